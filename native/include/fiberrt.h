@@ -1,0 +1,158 @@
+/*
+ * fiberrt.h — the native half of FiberRuntime: stack switching that the CoreCLR GC can see.
+ *
+ * A hub is one OS thread whose stack is one big reservation: the low part is cut into fiber stack
+ * slots (each with a PROT_NONE guard page below it), the top part is the hub thread's own stack.
+ * Managed code runs on every slot. A suspended fiber's explicit Frames (its InlinedCallFrame from the
+ * switch P/Invoke), exception records (ExInfo) and GCFrames are linked, in stack-address order, onto
+ * a parked "identity" thread, so the GC walks them as if they were one long stack (see DESIGN.md).
+ *
+ * Contexts are named by a small integer: 0..capacity-1 are fiber slots, `capacity` is the hub's own
+ * stack (fr_hub_root_id). The managed side owns scheduling; this library owns stacks, registers and
+ * the runtime's per-thread lists.
+ *
+ * Call discipline (the GC-safety contract; the managed side follows it, nothing else may call these):
+ *   fr_switch            a NORMAL P/Invoke. The JIT pushes an InlinedCallFrame and the thread goes
+ *                        preemptive; fr_switch then calls the hub's switch callback (an
+ *                        [UnmanagedCallersOnly] managed method), which re-enters cooperative mode and
+ *                        calls fr_switch_core.
+ *   fr_switch_core       [SuppressGCTransition] only, from that callback. Runs in cooperative mode with no
+ *                        GC safe point, so no stack walk can observe the half-edited chains.
+ *   fr_verify_*          the start-up layout verification steps, driven by managed code (see contract.c).
+ */
+#ifndef FIBERRT_H
+#define FIBERRT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32)
+#define FR_API __declspec(dllexport)
+#else
+#define FR_API __attribute__((visibility("default")))
+#endif
+
+/* Result codes. Every function that can fail returns one and, where it takes an error buffer, writes
+ * a sentence that names the failed check. */
+enum fr_status {
+    FR_OK = 0,
+    FR_E_INVAL = -1,      /* bad argument (size out of range, unknown context id, ...) */
+    FR_E_NOMEM = -2,      /* address space or memory could not be reserved / committed */
+    FR_E_FULL = -3,       /* every stack slot of the hub is in use */
+    FR_E_RUNTIME = -4,    /* the runtime layout is not verified, or a check failed */
+    FR_E_THREAD = -5,     /* OS thread creation or CLR thread identification failed */
+    FR_E_STATE = -6       /* call not valid in the hub's current state */
+};
+
+/* ---- runtime contract (process-wide) ---------------------------------------------------------- */
+
+/* Parses DotNetRuntimeContractDescriptor from the loaded libcoreclr and checks every field FiberRuntime
+ * uses is present. Idempotent. */
+FR_API int fr_contract_load(char* err, size_t errlen);
+
+/* Start-up verification of the Thread layout (including Thread::m_pGCFrame, which the descriptor does
+ * not describe). Driven from managed code on one thread, in this order: fr_verify_begin;
+ * then per sample fr_verify_outside (normal P/Invoke), fr_verify_outside_coop (SuppressGCTransition),
+ * fr_verify_in_catch(1|2) inside a catch block at nesting depth 1 or 2 (normal P/Invoke),
+ * fr_verify_in_catch_coop(depth, &caught) (SuppressGCTransition; the address of the local holding the
+ * caught exception); finally fr_verify_end, which
+ * returns FR_OK and records the layout as verified, or explains the refusal. */
+FR_API int fr_verify_begin(void* clr_thread, char* err, size_t errlen);
+FR_API int fr_verify_outside(void);
+FR_API int fr_verify_outside_coop(void);
+FR_API int fr_verify_in_catch(int depth);
+FR_API int fr_verify_in_catch_coop(int depth, void** caught_object_ref);
+FR_API int fr_verify_end(char* err, size_t errlen);
+/* Offset of Thread::m_pGCFrame found by verification, or -1. */
+FR_API long fr_contract_gcframe_offset(void);
+
+/* ---- hubs ------------------------------------------------------------------------------------- */
+
+typedef struct fr_hub fr_hub;
+
+/* Managed entry points, all [UnmanagedCallersOnly]. `user` is the value given in fr_hub_config. */
+typedef void (*fr_hub_entry_fn)(fr_hub* hub, void* user);                 /* runs on the hub thread */
+typedef void (*fr_identity_entry_fn)(fr_hub* hub, void* user);            /* must call fr_identity_park */
+typedef void (*fr_fiber_entry_fn)(fr_hub* hub, void* user, uint32_t id);  /* first code on a new slot */
+typedef void (*fr_switch_fn)(fr_hub* hub, uint32_t target, int exiting);  /* must call fr_switch_core */
+
+enum fr_hub_flags {
+    /* TEST ONLY: do not make suspended contexts visible to the GC. The GC stress suite runs with this
+     * as its negative control and asserts that the process then crashes or detects corruption. */
+    FR_HUB_UNSAFE_NO_GC_REGISTRATION = 1
+};
+
+typedef struct fr_hub_config {
+    uint32_t capacity;          /* number of fiber stack slots (1 .. FR_MAX_CAPACITY) */
+    uint32_t flags;             /* fr_hub_flags */
+    size_t stack_size;          /* bytes per fiber slot incl. its guard page; page multiple, 64 KiB .. 64 MiB */
+    size_t hub_stack_size;      /* bytes for the hub thread's own stack (>= 256 KiB) */
+    fr_hub_entry_fn hub_entry;
+    fr_identity_entry_fn identity_entry;
+    fr_fiber_entry_fn fiber_entry;
+    fr_switch_fn switch_callback;
+    void* user;
+} fr_hub_config;
+
+#define FR_MAX_CAPACITY (1u << 24)
+#define FR_MIN_STACK_SIZE ((size_t)64 << 10)
+#define FR_MAX_STACK_SIZE ((size_t)64 << 20)
+
+/* Reserves the hub's address space, starts its identity thread (which enters managed code through
+ * identity_entry and parks), then starts the hub thread on the reservation (which enters hub_entry).
+ * Requires a verified contract. */
+FR_API int fr_hub_create(const fr_hub_config* config, fr_hub** out, char* err, size_t errlen);
+
+/* Waits for the hub thread to end, releases the identity thread and the reservation. Call from
+ * another thread after hub_entry has returned or is returning. */
+FR_API int fr_hub_join_and_destroy(fr_hub* hub);
+
+/* Hub thread, normal P/Invoke, first thing in hub_entry: binds the CLR Thread* (the managed side reads
+ * it from Thread.CurrentThread) after checking it against the thread store and the OS thread id. */
+FR_API int fr_hub_attach(fr_hub* hub, void* clr_thread, char* err, size_t errlen);
+
+/* Identity thread, normal P/Invoke from identity_entry: records the thread and parks it (preemptive)
+ * until fr_identity_release. */
+FR_API void fr_identity_park(fr_hub* hub, void* clr_thread);
+
+/* Hub thread, [SuppressGCTransition], once every context but the root is dead or abandoned: puts the
+ * identity thread's own Frame / ExInfo / GCFrame lists back. */
+FR_API void fr_hub_detach(fr_hub* hub);
+
+/* Hub thread. Prepares a free slot for a new context and returns its id, or FR_E_FULL / FR_E_NOMEM. */
+FR_API int32_t fr_context_new(fr_hub* hub);
+
+/* Hub thread: abandons a started-but-suspended context at shutdown (no switch back will happen). */
+FR_API void fr_context_abandon(fr_hub* hub, uint32_t id);
+
+/* The switch, see the call discipline above. `exiting` != 0 means the current context is finished:
+ * it is not registered, and its slot is released once the target runs. */
+FR_API void fr_switch(fr_hub* hub, uint32_t target, int exiting);
+FR_API void fr_switch_core(fr_hub* hub, uint32_t target, int exiting);
+
+FR_API uint32_t fr_hub_root_id(const fr_hub* hub);
+FR_API uint32_t fr_hub_current(const fr_hub* hub);
+
+typedef struct fr_hub_stats {
+    uint64_t switches;          /* completed calls of fr_switch_core */
+    uint32_t live_contexts;     /* slots in use (new, running or suspended) */
+    uint32_t registered;        /* contexts currently linked onto the identity thread */
+    uint32_t suspended_in_handler; /* of those, how many hold exception records */
+    uint32_t slots_touched;     /* slots ever committed (high-water mark) */
+    uint32_t warm_free;         /* free slots kept without releasing their pages */
+    uint32_t capacity;
+    size_t stack_size;
+} fr_hub_stats;
+FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
+
+/* Lowest and highest address of a slot's usable stack (above its guard page). */
+FR_API int fr_context_stack_range(const fr_hub* hub, uint32_t id, void** lo, void** hi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* FIBERRT_H */

@@ -1,0 +1,95 @@
+/* The stack arena of one hub.
+ *
+ * One reservation holds every fiber slot and, at the top, the hub thread's own stack: the hub thread is
+ * created on the whole range (pthread_attr_setstack), so the runtime caches it as that thread's stack and
+ * its stack-bound checks accept code running on any slot.
+ *
+ *   base                                                                         base + total
+ *   | guard | slot 0 stack | guard | slot 1 stack | ... | guard | hub stack (+ glibc TLS at top) |
+ *
+ * The range is reserved PROT_NONE with MAP_NORESERVE; a slot's stack part becomes read/write the first
+ * time the slot is used (its guard page stays PROT_NONE), and pages are committed by the kernel as they
+ * are touched. A finished slot goes to a small "warm" LIFO that is reused as is (no syscall on the common
+ * spawn/exit path); beyond that its pages are returned with MADV_DONTNEED, so resident memory follows the
+ * number of live fibers, not the number ever created. */
+#include "fr_internal.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define FR_WARM_SLOTS 64u
+
+static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
+
+int fr_arena_reserve(fr_hub* h, char* err, size_t errlen) {
+    size_t slots = (size_t)h->capacity * h->cfg.stack_size;
+    h->total = slots + h->cfg.hub_stack_size;
+    h->base = mmap(NULL, h->total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (h->base == MAP_FAILED) {
+        h->base = NULL;
+        fr_set_err(err, errlen, "could not reserve %zu MiB of address space for %u fiber stacks: %s", h->total >> 20, h->capacity, strerror(errno));
+        return FR_E_NOMEM;
+    }
+    /* hub stack: read/write, with a guard page below it (the page above the last slot is that guard) */
+    size_t pg = page_size();
+    if (mprotect(h->base + slots + pg, h->cfg.hub_stack_size - pg, PROT_READ | PROT_WRITE) != 0) {
+        fr_set_err(err, errlen, "could not commit the hub stack: %s", strerror(errno));
+        munmap(h->base, h->total);
+        h->base = NULL;
+        return FR_E_NOMEM;
+    }
+    h->warm = calloc(FR_WARM_SLOTS, sizeof(uint32_t));
+    h->cold = calloc(h->capacity, sizeof(uint32_t));
+    if (!h->warm || !h->cold) { fr_set_err(err, errlen, "out of memory for slot lists"); return FR_E_NOMEM; }
+    return FR_OK;
+}
+
+void fr_arena_release(fr_hub* h) {
+    if (h->base) munmap(h->base, h->total);
+    h->base = NULL;
+    free(h->warm); h->warm = NULL;
+    free(h->cold); h->cold = NULL;
+}
+
+static inline char* slot_lo(const fr_hub* h, uint32_t id) { return h->base + (size_t)id * h->cfg.stack_size; }
+
+/* Returns a free slot id with its stack accessible, or FR_E_FULL / FR_E_NOMEM. */
+int32_t fr_arena_take(fr_hub* h) {
+    uint32_t id;
+    if (h->warm_len) id = h->warm[--h->warm_len];
+    else if (h->cold_len) id = h->cold[--h->cold_len];
+    else if (h->bump < h->capacity) id = h->bump++;
+    else return FR_E_FULL;
+    fr_ctx* c = &h->ctx[id];
+    if (!c->committed) {
+        size_t pg = page_size();
+        /* everything above the guard page; the guard (lowest page) stays PROT_NONE */
+        if (mprotect(slot_lo(h, id) + pg, h->cfg.stack_size - pg, PROT_READ | PROT_WRITE) != 0) {
+            h->cold[h->cold_len++] = id;   /* keep the id; it may succeed later */
+            return FR_E_NOMEM;             /* ENOMEM here usually means vm.max_map_count is exhausted */
+        }
+        c->committed = 1;
+    }
+    h->live++;
+    return (int32_t)id;
+}
+
+void fr_arena_give_back(fr_hub* h, uint32_t id) {
+    fr_ctx* c = &h->ctx[id];
+    h->live--;
+    c->state = FR_CTX_FREE;
+    if (h->warm_len < FR_WARM_SLOTS) { h->warm[h->warm_len++] = id; return; }
+    size_t pg = page_size();
+    madvise(slot_lo(h, id) + pg, h->cfg.stack_size - pg, MADV_DONTNEED);
+    h->cold[h->cold_len++] = id;
+}
+
+int fr_context_stack_range(const fr_hub* h, uint32_t id, void** lo, void** hi) {
+    if (!h || id > h->capacity) return FR_E_INVAL;
+    if (id == h->capacity) { *lo = h->base + (size_t)h->capacity * h->cfg.stack_size + page_size(); *hi = h->base + h->total; return FR_OK; }
+    *lo = slot_lo(h, id) + page_size();
+    *hi = slot_lo(h, id) + h->cfg.stack_size;
+    return FR_OK;
+}

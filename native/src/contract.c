@@ -1,0 +1,403 @@
+/* The runtime contract: where CoreCLR keeps the per-thread state that a stack switch must move.
+ *
+ * Source of truth is the runtime's own data contract, `DotNetRuntimeContractDescriptor`, exported by
+ * libcoreclr for out-of-process diagnostics: a JSON document of type layouts and globals. Nothing it
+ * describes is hard-coded here. The one thing it does not describe, Thread::m_pGCFrame, is discovered
+ * at start-up by watching the Thread object while exception handlers run (fr_verify_*), and the
+ * descriptor's own offsets are checked against live behaviour in the same pass. Any disagreement
+ * refuses the runtime with a sentence naming the failed check. */
+#include "fr_internal.h"
+#include <dlfcn.h>
+#include <elf.h>
+#include <link.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+fr_layout fr_rt = { .thread_gcframe = -1 };
+static pthread_mutex_t contract_mu = PTHREAD_MUTEX_INITIALIZER;
+
+void fr_set_err(char* err, size_t errlen, const char* fmt, ...) {
+    if (!err || !errlen) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err, errlen, fmt, ap);
+    va_end(ap);
+}
+
+long fr_gettid(void) { return (long)syscall(SYS_gettid); }
+
+int fr_safe_read(void* dst, uintptr_t src, size_t n) {
+    struct iovec local = { dst, n }, remote = { (void*)src, n };
+    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+}
+
+/* ---- a minimal JSON walker over the descriptor (objects, arrays, strings, numbers, literals) ---- */
+static const char* ws(const char* p) { while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++; return p; }
+
+static const char* skip_string(const char* p) {        /* p at opening quote */
+    for (p++; *p && *p != '"'; p++) if (*p == '\\' && p[1]) p++;
+    return *p ? p + 1 : NULL;
+}
+
+static const char* skip_value(const char* p) {
+    p = ws(p);
+    if (*p == '"') return skip_string(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        p = ws(p + 1);
+        if (*p == close) return p + 1;
+        for (;;) {
+            if (close == '}') {
+                if (*p != '"' || !(p = skip_string(p))) return NULL;
+                p = ws(p);
+                if (*p++ != ':') return NULL;
+            }
+            if (!(p = skip_value(p))) return NULL;
+            p = ws(p);
+            if (*p == ',') { p = ws(p + 1); continue; }
+            return *p == close ? p + 1 : NULL;
+        }
+    }
+    while (*p && *p != ',' && *p != '}' && *p != ']' && *p != ' ') p++;   /* number / literal */
+    return p;
+}
+
+/* Value of `key` directly inside the object starting at `obj` ('{'), or NULL. */
+static const char* member(const char* obj, const char* key) {
+    if (!obj || *(obj = ws(obj)) != '{') return NULL;
+    size_t klen = strlen(key);
+    const char* p = ws(obj + 1);
+    while (*p == '"') {
+        const char* kend = skip_string(p);
+        if (!kend) return NULL;
+        int match = (size_t)(kend - p - 2) == klen && memcmp(p + 1, key, klen) == 0;
+        p = ws(kend);
+        if (*p++ != ':') return NULL;
+        p = ws(p);
+        if (match) return p;
+        if (!(p = skip_value(p))) return NULL;
+        p = ws(p);
+        if (*p == ',') p = ws(p + 1);
+    }
+    return NULL;
+}
+
+/* A number, "string number", or the first element of an array holding one: 56, [296,"uint32"], ["0x1","nuint"]. */
+static int read_number(const char* v, long* out) {
+    if (!v) return 0;
+    v = ws(v);
+    if (*v == '[') v = ws(v + 1);
+    if (*v == '"') v++;
+    char* end;
+    long x = strtol(v, &end, 0);
+    if (end == v) return 0;
+    *out = x;
+    return 1;
+}
+
+static const char* g_desc;
+static const char* g_types;
+static const char* g_globals;
+
+static long type_field(const char* type, const char* field) {
+    long v;
+    return read_number(member(member(g_types, type), field), &v) ? v : -1;
+}
+
+/* A descriptor string value such as "Architecture":["x64","string"] compared with `want`. */
+static int global_string_is(const char* name, const char* want) {
+    const char* v = member(g_globals, name);
+    if (!v) return 0;
+    if (*v == '[') v = ws(v + 1);
+    size_t n = strlen(want);
+    return *v == '"' && strncmp(v + 1, want, n) == 0 && v[1 + n] == '"';
+}
+
+typedef struct descriptor {
+    uint64_t magic;
+    uint32_t flags;
+    uint32_t size;
+    const char* json;
+    uint32_t pointer_count;
+    uint32_t pad;
+    uintptr_t* pointers;
+} descriptor;
+
+int fr_contract_load(char* err, size_t errlen) {
+    pthread_mutex_lock(&contract_mu);
+    int rc = FR_OK;
+    if (fr_rt.loaded) goto out;
+    void* lib = dlopen("libcoreclr.so", RTLD_NOW | RTLD_NOLOAD);
+    if (!lib) { fr_set_err(err, errlen, "libcoreclr.so is not loaded in this process (FiberRuntime needs CoreCLR)"); rc = FR_E_RUNTIME; goto out; }
+    const descriptor* d = (const descriptor*)dlsym(lib, "DotNetRuntimeContractDescriptor");
+    if (!d) { fr_set_err(err, errlen, "libcoreclr.so exports no DotNetRuntimeContractDescriptor"); rc = FR_E_RUNTIME; goto out; }
+    if (d->magic != 0x0043414443434e44ULL /* "DNCCDAC\0" */ || !d->json) {
+        fr_set_err(err, errlen, "DotNetRuntimeContractDescriptor has an unknown magic"); rc = FR_E_RUNTIME; goto out;
+    }
+    g_desc = d->json;
+    g_types = member(g_desc, "types");
+    g_globals = member(g_desc, "globals");
+    const char* contracts = member(g_desc, "contracts");
+    long thread_contract = -1;
+    if (!g_types || !g_globals || !contracts || !read_number(member(contracts, "Thread"), &thread_contract)) {
+        fr_set_err(err, errlen, "the runtime contract descriptor lacks types, globals or the Thread contract"); rc = FR_E_RUNTIME; goto out;
+    }
+    if (thread_contract != 1) { fr_set_err(err, errlen, "runtime Thread contract version %ld (FiberRuntime knows version 1)", thread_contract); rc = FR_E_RUNTIME; goto out; }
+    if (!global_string_is("Architecture", "x64") || !global_string_is("OperatingSystem", "1")) {
+        fr_set_err(err, errlen, "the runtime descriptor is not for linux-x64 (the only platform with a verified switch so far)"); rc = FR_E_RUNTIME; goto out;
+    }
+    fr_rt.thread_frame = type_field("Thread", "Frame");
+    fr_rt.thread_pgc_disabled = type_field("Thread", "PreemptiveGCDisabled");
+    fr_rt.thread_osid = type_field("Thread", "OSId");
+    fr_rt.thread_link_next = type_field("Thread", "LinkNext");
+    fr_rt.thread_exception_tracker = type_field("Thread", "ExceptionTracker");
+    fr_rt.threadstore_first = type_field("ThreadStore", "FirstThreadLink");
+    fr_rt.frame_next = type_field("Frame", "Next");
+    fr_rt.icf_size = type_field("InlinedCallFrame", "!");
+    fr_rt.icf_callsite_sp = type_field("InlinedCallFrame", "CallSiteSP");
+    fr_rt.icf_caller_ra = type_field("InlinedCallFrame", "CallerReturnAddress");
+    fr_rt.exinfo_prev = type_field("ExceptionInfo", "PreviousNestedInfo");
+    fr_rt.exinfo_thrown = type_field("ExceptionInfo", "ThrownObject");
+    long icf_id = -1, ts_index = -1;
+    read_number(member(g_globals, "InlinedCallFrameIdentifier"), &icf_id);
+    const char* ts = member(g_globals, "ThreadStore");          /* [[index],"pointer"]: index into pointers[] */
+    if (ts && *ts == '[' && *ws(ts + 1) == '[') read_number(ws(ts + 1), &ts_index);
+    struct { const char* name; long v; } need[] = {
+        { "Thread.Frame", fr_rt.thread_frame }, { "Thread.PreemptiveGCDisabled", fr_rt.thread_pgc_disabled },
+        { "Thread.OSId", fr_rt.thread_osid }, { "Thread.LinkNext", fr_rt.thread_link_next },
+        { "Thread.ExceptionTracker", fr_rt.thread_exception_tracker }, { "ThreadStore.FirstThreadLink", fr_rt.threadstore_first },
+        { "Frame.Next", fr_rt.frame_next }, { "InlinedCallFrame size", fr_rt.icf_size },
+        { "InlinedCallFrame.CallSiteSP", fr_rt.icf_callsite_sp }, { "InlinedCallFrame.CallerReturnAddress", fr_rt.icf_caller_ra },
+        { "ExceptionInfo.PreviousNestedInfo", fr_rt.exinfo_prev }, { "ExceptionInfo.ThrownObject", fr_rt.exinfo_thrown },
+        { "global InlinedCallFrameIdentifier", icf_id }, { "global ThreadStore", ts_index },
+    };
+    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
+        if (need[i].v < 0) { fr_set_err(err, errlen, "the runtime contract descriptor has no %s", need[i].name); rc = FR_E_RUNTIME; goto out; }
+    if ((uint32_t)ts_index >= d->pointer_count) { fr_set_err(err, errlen, "descriptor ThreadStore index %ld out of range", ts_index); rc = FR_E_RUNTIME; goto out; }
+    fr_rt.icf_identifier = (uintptr_t)icf_id;
+    fr_rt.threadstore_global = (void**)d->pointers[ts_index];
+    fr_rt.loaded = 1;
+out:
+    pthread_mutex_unlock(&contract_mu);
+    return rc;
+}
+
+char* fr_find_thread_by_tid(long tid, int* matches) {
+    uintptr_t store, link, found = 0;
+    int n = 0, m = 0;
+    if (matches) *matches = 0;
+    if (!fr_safe_read(&store, (uintptr_t)fr_rt.threadstore_global, sizeof store) || !store) return NULL;
+    if (!fr_safe_read(&link, store + fr_rt.threadstore_first, sizeof link)) return NULL;
+    while (link && n++ < 1000000) {
+        uintptr_t t = link - fr_rt.thread_link_next;
+        uint32_t osid;
+        if (fr_safe_read(&osid, t + fr_rt.thread_osid, sizeof osid) && osid == (uint32_t)tid) { found = t; m++; }
+        if (!fr_safe_read(&link, t + fr_rt.thread_link_next, sizeof link)) break;
+    }
+    if (matches) *matches = m;
+    return m == 1 ? (char*)found : NULL;
+}
+
+/* ---- start-up verification ------------------------------------------------------------------------
+ * One thread runs managed code that calls these at known points: outside any handler, and inside catch
+ * blocks at depth 1 and 2, each both through a normal P/Invoke (preemptive, an InlinedCallFrame pushed)
+ * and through a SuppressGCTransition call (cooperative). Each call checks the descriptor's fields against
+ * what must be true at that point, and scans the Thread object for m_pGCFrame: the one word that, inside
+ * a handler, points into this stack, differs from its value outside, and heads a chain of GCFrames
+ * {Next, Thread*, ObjRefs, Count} with ascending addresses and Thread* == this thread that ends exactly at
+ * the outside value. The exception dispatcher protects the thrown object with such a GCFrame whose ObjRefs
+ * points into the ExInfo, which the cooperative check confirms. */
+#define SCAN_WORDS 256          /* the first 2 KiB of Thread */
+
+static struct {
+    uintptr_t thread, stack_lo, stack_hi;
+    uintptr_t outside[SCAN_WORDS];
+    int outside_valid;
+    int samples_out, samples_in1, samples_in2, samples_coop;
+    int top_out[SCAN_WORDS], cand1[SCAN_WORDS], cand2[SCAN_WORDS], objref_ok[SCAN_WORDS];
+    int failures;
+    char first_failure[256];
+} V;
+
+static void vfail(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+static void vfail(const char* fmt, ...) {
+    if (V.failures++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(V.first_failure, sizeof V.first_failure, fmt, ap);
+        va_end(ap);
+    }
+}
+
+static int rdw(uintptr_t a, uintptr_t* out) { return fr_safe_read(out, a, sizeof *out); }
+static int on_stack(uintptr_t p, uintptr_t sp) { return p >= sp && p < V.stack_hi && (p & 7) == 0; }
+
+int fr_verify_begin(void* clr_thread, char* err, size_t errlen) {
+    if (!fr_rt.loaded) { fr_set_err(err, errlen, "contract not loaded"); return FR_E_STATE; }
+    memset(&V, 0, sizeof V);
+    int m;
+    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
+    if (!t) { fr_set_err(err, errlen, "%d runtime threads have OSId == this thread's id (expected exactly one)", m); return FR_E_RUNTIME; }
+    if (t != (char*)clr_thread) { fr_set_err(err, errlen, "the thread store's Thread %p differs from Thread.CurrentThread's native thread %p", (void*)t, clr_thread); return FR_E_RUNTIME; }
+    pthread_attr_t a;
+    void* lo; size_t sz;
+    if (pthread_getattr_np(pthread_self(), &a) != 0) { fr_set_err(err, errlen, "pthread_getattr_np failed"); return FR_E_THREAD; }
+    pthread_attr_getstack(&a, &lo, &sz);
+    pthread_attr_destroy(&a);
+    V.thread = (uintptr_t)t;
+    V.stack_lo = (uintptr_t)lo;
+    V.stack_hi = (uintptr_t)lo + sz;
+    return FR_OK;
+}
+
+/* Checks that hold in any P/Invoke: the preemptive flag, and that m_pFrame is the InlinedCallFrame the JIT
+ * pushed for this very call (on this stack, with our return address). */
+static void check_transition(int cooperative, uintptr_t sp, void* ra) {
+    uint32_t pgc;
+    if (!fr_safe_read(&pgc, V.thread + fr_rt.thread_pgc_disabled, sizeof pgc)) { vfail("Thread.PreemptiveGCDisabled unreadable"); return; }
+    if (pgc != (uint32_t)cooperative)
+        vfail("Thread.PreemptiveGCDisabled is %u in a %s call (expected %d)", pgc, cooperative ? "SuppressGCTransition" : "P/Invoke", cooperative);
+    if (cooperative) return;
+    uintptr_t f, id, next, csp, cra;
+    if (!rdw(V.thread + fr_rt.thread_frame, &f) || !on_stack(f, sp)) { vfail("Thread.Frame %#lx is not on the calling stack", (unsigned long)f); return; }
+    rdw(f, &id); rdw(f + fr_rt.frame_next, &next); rdw(f + fr_rt.icf_callsite_sp, &csp); rdw(f + fr_rt.icf_caller_ra, &cra);
+    if (id != fr_rt.icf_identifier) vfail("Thread.Frame is not an InlinedCallFrame (identifier %#lx)", (unsigned long)id);
+    if (!((char*)next == FR_FRAME_TOP || (next > f && on_stack(next, sp)))) vfail("Frame.Next %#lx is neither FRAME_TOP nor a caller frame", (unsigned long)next);
+    if (!(csp > sp && csp <= f)) vfail("InlinedCallFrame.CallSiteSP %#lx is not between this frame and the ICF", (unsigned long)csp);
+    if (cra != (uintptr_t)ra) vfail("InlinedCallFrame.CallerReturnAddress %#lx is not this call's return address %p", (unsigned long)cra, ra);
+}
+
+/* A chain of GCFrames starting at p that stays on this stack, ascends, belongs to this thread, and reaches
+ * exactly `stop`. Returns its length, or -1. */
+static int gcframe_chain(uintptr_t p, uintptr_t sp, uintptr_t stop) {
+    uintptr_t prev = 0, owner, next;
+    int hops = 0;
+    while (p != stop) {
+        if ((char*)p == FR_FRAME_TOP || !on_stack(p, sp) || p <= prev || hops > 64) return -1;
+        if (!rdw(p + 8, &owner) || owner != V.thread || !rdw(p, &next)) return -1;
+        prev = p; p = next; hops++;
+    }
+    return hops;
+}
+
+__attribute__((noinline)) int fr_verify_outside(void) {
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    check_transition(0, sp, __builtin_return_address(0));
+    uintptr_t ex;
+    if (!rdw(V.thread + fr_rt.thread_exception_tracker, &ex) || ex != 0) vfail("Thread.ExceptionTracker is %#lx outside any handler (expected NULL)", (unsigned long)ex);
+    uintptr_t w[SCAN_WORDS];
+    if (!fr_safe_read(w, V.thread, sizeof w)) { vfail("Thread object unreadable"); return V.failures; }
+    for (int i = 0; i < SCAN_WORDS; i++) {
+        /* outside a handler m_pGCFrame is FRAME_TOP or a list owned by our callers */
+        if ((char*)w[i] == FR_FRAME_TOP || (on_stack(w[i], sp) && gcframe_chain(w[i], sp, (uintptr_t)FR_FRAME_TOP) >= 0)) V.top_out[i]++;
+        V.outside[i] = w[i];
+    }
+    V.outside_valid = 1;
+    V.samples_out++;
+    return V.failures;
+}
+
+__attribute__((noinline)) int fr_verify_outside_coop(void) {
+    check_transition(1, (uintptr_t)__builtin_frame_address(0), NULL);
+    return V.failures;
+}
+
+__attribute__((noinline)) int fr_verify_in_catch(int depth) {
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    check_transition(0, sp, __builtin_return_address(0));
+    uintptr_t ex, prev;
+    if (!rdw(V.thread + fr_rt.thread_exception_tracker, &ex) || !on_stack(ex, sp)) { vfail("Thread.ExceptionTracker %#lx is not on the stack inside a catch", (unsigned long)ex); return V.failures; }
+    rdw(ex + fr_rt.exinfo_prev, &prev);
+    if (depth == 1 && prev != 0) vfail("ExceptionInfo.PreviousNestedInfo is %#lx at nesting depth 1 (expected NULL)", (unsigned long)prev);
+    if (depth == 2 && !(on_stack(prev, sp) && prev > ex)) vfail("ExceptionInfo.PreviousNestedInfo %#lx at depth 2 is not an outer ExInfo", (unsigned long)prev);
+    if (!V.outside_valid) { vfail("fr_verify_in_catch before fr_verify_outside"); return V.failures; }
+    uintptr_t w[SCAN_WORDS];
+    if (!fr_safe_read(w, V.thread, sizeof w)) { vfail("Thread object unreadable"); return V.failures; }
+    for (int i = 0; i < SCAN_WORDS; i++) {
+        if (!on_stack(w[i], sp) || w[i] == V.outside[i]) continue;
+        int hops = gcframe_chain(w[i], sp, V.outside[i]);
+        if (hops >= depth) { if (depth == 1) V.cand1[i]++; else V.cand2[i]++; }
+    }
+    if (depth == 1) V.samples_in1++; else V.samples_in2++;
+    return V.failures;
+}
+
+__attribute__((noinline)) int fr_verify_in_catch_coop(int depth, void** caught_ref) {
+    /* caught_ref is the address of the managed local holding the exception: no GC can move it during this
+     * cooperative call, so reading it here gives the object's current address */
+    void* caught = *caught_ref;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    check_transition(1, sp, NULL);
+    uintptr_t ex, handle, obj;
+    if (!rdw(V.thread + fr_rt.thread_exception_tracker, &ex) || !on_stack(ex, sp)) { vfail("Thread.ExceptionTracker not on the stack (depth %d)", depth); return V.failures; }
+    /* ExceptionInfo.ThrownObject is a handle: one indirection to the object being handled */
+    if (!rdw(ex + fr_rt.exinfo_thrown, &handle) || !rdw(handle, &obj) || obj != (uintptr_t)caught)
+        vfail("ExceptionInfo.ThrownObject does not lead to the caught exception (depth %d)", depth);
+    /* for every m_pGCFrame candidate: the innermost GCFrame protects the thrown object stored in the ExInfo */
+    uintptr_t w[SCAN_WORDS];
+    if (!fr_safe_read(w, V.thread, sizeof w)) { vfail("Thread object unreadable"); return V.failures; }
+    for (int i = 0; i < SCAN_WORDS; i++) {
+        uintptr_t g = w[i], refs, r0;
+        uint32_t count;
+        if (!on_stack(g, sp)) continue;
+        if (rdw(g + 16, &refs) && fr_safe_read(&count, g + 24, sizeof count) && count >= 1 &&
+            refs >= ex && refs < ex + 0x400 && rdw(refs, &r0) && r0 == obj)
+            V.objref_ok[i]++;
+    }
+    V.samples_coop++;
+    (void)depth;
+    return V.failures;
+}
+
+/* Second opinion from the code: GCFrame::Pop is `mov (%rdi),%rax; mov 8(%rdi),%rcx; mov %rax,D(%rcx);
+ * movq $0,(%rdi)` — D is m_pGCFrame. Returns D, -1 when the pattern is absent, -2 when ambiguous. */
+static long signature_offset = -1;
+static int phdr_scan(struct dl_phdr_info* info, size_t size, void* data) {
+    (void)size; (void)data;
+    if (!info->dlpi_name || !strstr(info->dlpi_name, "libcoreclr.so")) return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
+        const uint8_t* b = (const uint8_t*)(info->dlpi_addr + ph->p_vaddr);
+        for (size_t k = 0; k + 24 < ph->p_memsz; k++) {
+            static const uint8_t head[] = { 0x48, 0x8b, 0x07, 0x48, 0x8b, 0x4f, 0x08, 0x48, 0x89, 0x81 };
+            if (memcmp(b + k, head, sizeof head) != 0) continue;
+            if (!(b[k + 14] == 0x48 && b[k + 15] == 0xc7 && b[k + 16] == 0x07 && !b[k + 17] && !b[k + 18] && !b[k + 19] && !b[k + 20])) continue;
+            int32_t d;
+            memcpy(&d, b + k + 10, 4);
+            if (signature_offset == -1) signature_offset = d; else if (signature_offset != d) signature_offset = -2;
+        }
+    }
+    return 1;
+}
+
+int fr_verify_end(char* err, size_t errlen) {
+    if (V.failures) { fr_set_err(err, errlen, "runtime layout check failed: %s (%d failures)", V.first_failure, V.failures); return FR_E_RUNTIME; }
+    if (V.samples_out < 2 || V.samples_in1 < 2 || V.samples_in2 < 1 || V.samples_coop < 2) {
+        fr_set_err(err, errlen, "layout verification saw too few samples (%d outside, %d/%d in catch, %d cooperative)", V.samples_out, V.samples_in1, V.samples_in2, V.samples_coop);
+        return FR_E_RUNTIME;
+    }
+    int n = 0; long found = -1;
+    for (int i = 0; i < SCAN_WORDS; i++) {
+        if (V.top_out[i] == V.samples_out && V.cand1[i] == V.samples_in1 && V.cand2[i] == V.samples_in2 && V.objref_ok[i] == V.samples_coop) { n++; found = (long)i * 8; }
+    }
+    if (n != 1) { fr_set_err(err, errlen, "Thread::m_pGCFrame: %d candidate offsets survived verification (expected exactly one)", n); return FR_E_RUNTIME; }
+    if (found == fr_rt.thread_frame || found == fr_rt.thread_exception_tracker) { fr_set_err(err, errlen, "Thread::m_pGCFrame candidate %#lx collides with a descriptor field", found); return FR_E_RUNTIME; }
+    signature_offset = -1;
+    dl_iterate_phdr(phdr_scan, NULL);
+    if (signature_offset >= 0 && signature_offset != found) {
+        fr_set_err(err, errlen, "Thread::m_pGCFrame: verification found %#lx but GCFrame::Pop's code uses %#lx", found, signature_offset);
+        return FR_E_RUNTIME;
+    }
+    pthread_mutex_lock(&contract_mu);
+    fr_rt.thread_gcframe = found;
+    fr_rt.verified = 1;
+    pthread_mutex_unlock(&contract_mu);
+    return FR_OK;
+}
+
+long fr_contract_gcframe_offset(void) { return fr_rt.verified ? fr_rt.thread_gcframe : -1; }

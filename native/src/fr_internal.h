@@ -1,0 +1,134 @@
+/* Internal declarations shared by the native sources. Not installed. */
+#ifndef FR_INTERNAL_H
+#define FR_INTERNAL_H
+
+#define _GNU_SOURCE 1
+#include <pthread.h>
+#include <stdint.h>
+#include <stddef.h>
+#include <stdio.h>
+#include "fiberrt.h"
+
+/* The end of a Frame / GCFrame list in CoreCLR (FRAME_TOP). */
+#define FR_FRAME_TOP ((char*)(intptr_t)-1)
+
+/* ---- runtime layout: every offset comes from the contract descriptor or start-up verification ---- */
+typedef struct fr_layout {
+    long thread_frame;            /* Thread.Frame            (m_pFrame) */
+    long thread_pgc_disabled;     /* Thread.PreemptiveGCDisabled */
+    long thread_osid;             /* Thread.OSId */
+    long thread_link_next;        /* Thread.LinkNext          (points at the link field of the next Thread) */
+    long thread_exception_tracker;/* Thread.ExceptionTracker  (head of the ExInfo chain, innermost first) */
+    long threadstore_first;       /* ThreadStore.FirstThreadLink */
+    long frame_next;              /* Frame.Next */
+    long icf_size;                /* InlinedCallFrame size ("!") */
+    long icf_callsite_sp;         /* InlinedCallFrame.CallSiteSP */
+    long icf_caller_ra;           /* InlinedCallFrame.CallerReturnAddress */
+    long exinfo_prev;             /* ExceptionInfo.PreviousNestedInfo */
+    long exinfo_thrown;           /* ExceptionInfo.ThrownObject (an object handle) */
+    uintptr_t icf_identifier;     /* global InlinedCallFrameIdentifier (first word of every ICF) */
+    void** threadstore_global;    /* address of the global holding ThreadStore* */
+    long thread_gcframe;          /* Thread::m_pGCFrame: NOT in the descriptor, found by fr_verify_* */
+    int loaded;                   /* descriptor parsed */
+    int verified;                 /* start-up verification passed */
+} fr_layout;
+
+extern fr_layout fr_rt;
+
+#define FR_AT(base, off) (*(char**)((char*)(base) + (off)))
+
+/* Reads runtime memory without faulting (process_vm_readv). Returns 1 on success. */
+int fr_safe_read(void* dst, uintptr_t src, size_t n);
+/* Finds the CLR Thread whose OSId equals tid by walking the thread store (unsynchronised: used only as a
+ * cross-check, with safe reads). Returns NULL when none or more than one match; *matches gets the count. */
+char* fr_find_thread_by_tid(long tid, int* matches);
+long fr_gettid(void);
+void fr_set_err(char* err, size_t errlen, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* ---- ordered id set: a 64-ary bit tree, O(log64 n) insert / erase / predecessor / successor ---- */
+#define FR_IDSET_MAX_LEVELS 5
+typedef struct fr_idset {
+    uint64_t* level[FR_IDSET_MAX_LEVELS]; /* level[0] = one bit per id; level[k+1] = one bit per word of level[k] */
+    uint32_t words[FR_IDSET_MAX_LEVELS];
+    int levels;
+    uint32_t count;
+} fr_idset;
+int fr_idset_init(fr_idset* s, uint32_t universe);
+void fr_idset_free(fr_idset* s);
+void fr_idset_insert(fr_idset* s, uint32_t id);
+void fr_idset_erase(fr_idset* s, uint32_t id);
+/* Largest member < id, or -1. */
+int64_t fr_idset_pred(const fr_idset* s, uint32_t id);
+/* Smallest member > id, or -1. */
+int64_t fr_idset_succ(const fr_idset* s, uint32_t id);
+
+/* ---- hub ---- */
+enum fr_ctx_state { FR_CTX_FREE = 0, FR_CTX_NEW, FR_CTX_RUNNING, FR_CTX_SUSPENDED };
+
+/* One execution context: a fiber slot or the hub's own stack. While suspended it owns the runtime
+ * lists that were the Thread's when it switched away; each list's tail is kept so that linking it into
+ * the identity thread's lists is O(1). */
+typedef struct fr_ctx {
+    void* sp;                 /* saved stack pointer (NEW or SUSPENDED) */
+    char* frame;              /* head of its explicit Frame chain: the switch's InlinedCallFrame */
+    char* frame_tail;         /* its last Frame before FRAME_TOP */
+    char* exinfo;             /* head of its ExInfo chain, NULL outside exception handling */
+    char* exinfo_tail;
+    char* gcframe;            /* head of its GCFrame chain, == hub base list end when none */
+    char* gcframe_tail;
+    uint8_t state;
+    uint8_t committed;        /* slot pages were made accessible once */
+} fr_ctx;
+
+/* An identity thread: a CLR thread parked in preemptive mode whose Frame / ExInfo / GCFrame lists are
+ * the suspended contexts' lists, concatenated in ascending stack address (= ascending id). */
+typedef struct fr_lane {
+    char* thread;
+    char* orig_frame;
+    char* orig_exinfo;
+    char* orig_gcframe;
+    fr_idset frames, exinfos, gcframes;
+    pthread_t os_thread;
+    int started;
+} fr_lane;
+
+struct fr_hub {
+    fr_hub_config cfg;
+    /* arena: [base, base + capacity*stack_size) fiber slots, then the hub's own stack up to base+total */
+    char* base;
+    size_t total;
+    uint32_t capacity;
+    uint32_t root;            /* == capacity */
+    uint32_t current;
+    uint32_t bump;            /* slots [0, bump) have been handed out at least once */
+    uint32_t* warm;           /* free slots whose pages are still resident (LIFO, reused first) */
+    uint32_t warm_len;
+    uint32_t* cold;           /* free slots whose pages were returned with MADV_DONTNEED */
+    uint32_t cold_len;
+    uint32_t live;
+    int64_t zombie;           /* slot of a context that exited, released once off its stack */
+    fr_ctx* ctx;              /* capacity + 1 entries */
+    char* thread;             /* the hub's CLR Thread* */
+    char* base_gcframe;       /* the hub thread's own GCFrame list end, recorded at attach */
+    fr_lane lane;
+    uint64_t switches;
+    uint32_t in_handler;
+    pthread_t os_thread;
+    int thread_started;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int ident_ready, ident_release, ident_failed;
+};
+
+/* arena.c */
+int fr_arena_reserve(fr_hub* h, char* err, size_t errlen);
+void fr_arena_release(fr_hub* h);
+int32_t fr_arena_take(fr_hub* h);
+void fr_arena_give_back(fr_hub* h, uint32_t id);
+
+/* asm */
+void fr_swap(void** save_sp, void* new_sp);
+void fr_trampoline(void);
+void fr_fiber_start(fr_hub* h);
+
+#endif

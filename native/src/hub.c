@@ -1,0 +1,364 @@
+/* Hubs: the hub thread, its identity thread, and the switch.
+ *
+ * The invariant that makes managed code on many stacks GC-safe:
+ *   - the RUNNING context's Frame / ExInfo / GCFrame lists are the hub Thread's own lists, so the GC
+ *     walks it like any thread;
+ *   - every SUSPENDED context's lists are linked, in ascending stack address (= ascending context id),
+ *     into the identity thread's lists. The identity thread is parked in a P/Invoke (preemptive), so the
+ *     GC walks it from m_pFrame alone and never looks at its registers: it sees the suspended contexts'
+ *     real InlinedCallFrames as one long stack, and their exception records and GCFrames as that stack's.
+ *   - lists are only edited in fr_switch_core / fr_context_abandon / fr_hub_detach, which run in
+ *     cooperative mode with no GC safe point (SuppressGCTransition), so no stack walk sees a half edit.
+ * Each edit is O(log64 n) in the number of suspended contexts (fr_idset) plus the length of the one
+ * context's own lists. */
+#include "fr_internal.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define TH_FRAME(th)   FR_AT((th), fr_rt.thread_frame)
+#define TH_EXINFO(th)  FR_AT((th), fr_rt.thread_exception_tracker)
+#define TH_GCFRAME(th) FR_AT((th), fr_rt.thread_gcframe)
+
+/* ---- the three per-thread lists, described once ---------------------------------------------- */
+typedef struct list_kind {
+    size_t head, tail;        /* offsets of the head / tail pointers inside fr_ctx */
+    long link;                /* offset of the link field inside a list node */
+} list_kind;
+
+#define CTX_PTR(c, off) (*(char**)((char*)(c) + (off)))
+
+static list_kind K_FRAME, K_EXINFO, K_GCFRAME;
+
+static void init_kinds(void) {
+    K_FRAME = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
+    K_EXINFO = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
+    K_GCFRAME = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
+}
+
+/* Last node of a list that ends at `end`. Bounded by this one context's own depth. */
+static char* tail_of(char* head, long link, char* end) {
+    char* n = head;
+    while (FR_AT(n, link) != end) n = FR_AT(n, link);
+    return n;
+}
+
+/* Link context `id`'s list of kind k into the lane's list between its address-order neighbours. */
+static void lane_link(fr_hub* h, fr_idset* set, uint32_t id, const list_kind* k, char** lane_head, char* lane_end) {
+    fr_ctx* c = &h->ctx[id];
+    int64_t pred = fr_idset_pred(set, id), succ = fr_idset_succ(set, id);
+    FR_AT(CTX_PTR(c, k->tail), k->link) = succ >= 0 ? CTX_PTR(&h->ctx[succ], k->head) : lane_end;
+    if (pred >= 0) FR_AT(CTX_PTR(&h->ctx[pred], k->tail), k->link) = CTX_PTR(c, k->head);
+    else *lane_head = CTX_PTR(c, k->head);
+    fr_idset_insert(set, id);
+}
+
+/* Unlink it again and end its list where it ended when it was suspended (`own_end`). */
+static void lane_unlink(fr_hub* h, fr_idset* set, uint32_t id, const list_kind* k, char** lane_head, char* lane_end, char* own_end) {
+    fr_ctx* c = &h->ctx[id];
+    int64_t pred = fr_idset_pred(set, id), succ = fr_idset_succ(set, id);
+    char* next = succ >= 0 ? CTX_PTR(&h->ctx[succ], k->head) : lane_end;
+    if (pred >= 0) FR_AT(CTX_PTR(&h->ctx[pred], k->tail), k->link) = next;
+    else *lane_head = next;
+    FR_AT(CTX_PTR(c, k->tail), k->link) = own_end;
+    fr_idset_erase(set, id);
+}
+
+static int registering(const fr_hub* h) { return !(h->cfg.flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION); }
+
+static void lane_add(fr_hub* h, uint32_t id) {
+    fr_lane* L = &h->lane;
+    fr_ctx* c = &h->ctx[id];
+    lane_link(h, &L->frames, id, &K_FRAME, &TH_FRAME(L->thread), FR_FRAME_TOP);
+    if (c->exinfo) lane_link(h, &L->exinfos, id, &K_EXINFO, &TH_EXINFO(L->thread), L->orig_exinfo);
+    if (c->gcframe != h->base_gcframe) lane_link(h, &L->gcframes, id, &K_GCFRAME, &TH_GCFRAME(L->thread), L->orig_gcframe);
+}
+
+static void lane_remove(fr_hub* h, uint32_t id) {
+    fr_lane* L = &h->lane;
+    fr_ctx* c = &h->ctx[id];
+    lane_unlink(h, &L->frames, id, &K_FRAME, &TH_FRAME(L->thread), FR_FRAME_TOP, FR_FRAME_TOP);
+    if (c->exinfo) lane_unlink(h, &L->exinfos, id, &K_EXINFO, &TH_EXINFO(L->thread), L->orig_exinfo, NULL);
+    if (c->gcframe != h->base_gcframe) lane_unlink(h, &L->gcframes, id, &K_GCFRAME, &TH_GCFRAME(L->thread), L->orig_gcframe, h->base_gcframe);
+}
+
+/* Give back the slot of a context that exited, once we are no longer on its stack. */
+static inline void reap(fr_hub* h) {
+    if (h->zombie >= 0) {
+        fr_arena_give_back(h, (uint32_t)h->zombie);
+        h->zombie = -1;
+    }
+}
+
+void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
+    char* th = h->thread;
+    uint32_t from = h->current;
+    fr_ctx* c = &h->ctx[from];
+    fr_ctx* t = &h->ctx[target];
+    void* discard;
+    void** save = &c->sp;
+
+    if (exiting) {
+        /* Its last P/Invoke frame is dropped with it; nothing of it stays reachable. */
+        h->zombie = from;
+        save = &discard;
+    } else {
+        /* Take the running context's lists off the Thread. Its head Frame is the InlinedCallFrame of the
+         * fr_switch P/Invoke we are inside; the JIT pops it (m_pFrame = ICF.Next) when it resumes. */
+        c->frame = TH_FRAME(th);
+        c->frame_tail = tail_of(c->frame, fr_rt.frame_next, FR_FRAME_TOP);
+        c->exinfo = TH_EXINFO(th);
+        c->exinfo_tail = c->exinfo ? tail_of(c->exinfo, fr_rt.exinfo_prev, NULL) : NULL;
+        c->gcframe = TH_GCFRAME(th);
+        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, 0, h->base_gcframe) : NULL;
+        c->state = FR_CTX_SUSPENDED;
+        if (c->exinfo) h->in_handler++;
+        if (registering(h)) lane_add(h, from);
+    }
+
+    if (t->state == FR_CTX_SUSPENDED) {
+        if (registering(h)) lane_remove(h, target);
+        if (t->exinfo) h->in_handler--;
+        TH_FRAME(th) = t->frame;
+        TH_EXINFO(th) = t->exinfo;
+        TH_GCFRAME(th) = t->gcframe;
+    } else {
+        /* FR_CTX_NEW: an empty stack. */
+        TH_FRAME(th) = FR_FRAME_TOP;
+        TH_EXINFO(th) = NULL;
+        TH_GCFRAME(th) = h->base_gcframe;
+    }
+    t->state = FR_CTX_RUNNING;
+    h->current = target;
+    h->switches++;
+    fr_swap(save, t->sp);
+    /* resumed: someone switched back to us */
+    reap(h);
+}
+
+void fr_switch(fr_hub* h, uint32_t target, int exiting) {
+    /* We are preemptive here, inside the JIT's InlinedCallFrame. The callback re-enters cooperative mode
+     * (waiting out a GC in progress) and calls fr_switch_core. */
+    h->cfg.switch_callback(h, target, exiting);
+}
+
+void fr_fiber_start(fr_hub* h) {
+    reap(h);
+    /* We arrive in cooperative mode: fr_switch_core is a SuppressGCTransition call. The managed entry is a
+     * reverse P/Invoke, which must be entered from preemptive native code, so make the single store the
+     * runtime's own reverse-P/Invoke exit makes. m_pFrame is FRAME_TOP: a GC starting now sees no frames
+     * on this stack, which is the truth. */
+    *(volatile uint32_t*)(h->thread + fr_rt.thread_pgc_disabled) = 0;
+    h->cfg.fiber_entry(h, h->cfg.user, h->current);
+    fprintf(stderr, "FiberRuntime: a fiber entry returned to native code; a context must end by switching away\n");
+    abort();
+}
+
+int32_t fr_context_new(fr_hub* h) {
+    int32_t id = fr_arena_take(h);
+    if (id < 0) return id;
+    fr_ctx* c = &h->ctx[id];
+    /* The initial context fr_swap restores (layout in switch_x86_64_sysv_elf_gas.S). The slot top is
+     * page-aligned (stack_size is a multiple of the page size), so fr_trampoline starts 16-byte aligned. */
+    uint64_t* sp = (uint64_t*)(h->base + ((size_t)id + 1) * h->cfg.stack_size);
+    *--sp = (uint64_t)(uintptr_t)fr_trampoline; /* return address */
+    *--sp = 0;                                  /* rbp */
+    *--sp = 0;                                  /* rbx */
+    *--sp = (uint64_t)(uintptr_t)h;             /* r12: the hub, for fr_fiber_start */
+    *--sp = 0;                                  /* r13 */
+    *--sp = 0;                                  /* r14 */
+    *--sp = 0;                                  /* r15 */
+    *--sp = 0x037Full << 32 | 0x1F80u;          /* MXCSR default | x87 control word default */
+    c->sp = sp;
+    c->state = FR_CTX_NEW;
+    c->frame = c->frame_tail = c->exinfo = c->exinfo_tail = c->gcframe_tail = NULL;
+    c->gcframe = h->base_gcframe;
+    return id;
+}
+
+void fr_context_abandon(fr_hub* h, uint32_t id) {
+    if (id >= h->capacity) return;
+    fr_ctx* c = &h->ctx[id];
+    if (c->state == FR_CTX_SUSPENDED) {
+        if (registering(h)) lane_remove(h, id);
+        if (c->exinfo) h->in_handler--;
+    }
+    if (c->state == FR_CTX_SUSPENDED || c->state == FR_CTX_NEW) fr_arena_give_back(h, id);
+}
+
+/* ---- threads ----------------------------------------------------------------------------------- */
+
+static void* identity_main(void* arg) {
+    fr_hub* h = arg;
+    h->cfg.identity_entry(h, h->cfg.user);
+    return NULL;
+}
+
+void fr_identity_park(fr_hub* h, void* clr_thread) {
+    int m;
+    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
+    pthread_mutex_lock(&h->mu);
+    if (!t || t != (char*)clr_thread || (char*)TH_FRAME(t) == FR_FRAME_TOP || TH_EXINFO(t) != NULL) {
+        h->ident_failed = 1;
+    } else {
+        fr_lane* L = &h->lane;
+        L->thread = t;
+        L->orig_frame = TH_FRAME(t);
+        L->orig_exinfo = TH_EXINFO(t);
+        L->orig_gcframe = TH_GCFRAME(t);
+        /* From now on the GC sees this thread's stack as the suspended contexts (none yet). Its own
+         * frames (the managed identity entry) hold no references. */
+        TH_FRAME(t) = FR_FRAME_TOP;
+    }
+    h->ident_ready = 1;
+    pthread_cond_broadcast(&h->cv);
+    while (!h->ident_release) pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+}
+
+static void* hub_main(void* arg) {
+    fr_hub* h = arg;
+    h->cfg.hub_entry(h, h->cfg.user);
+    return NULL;
+}
+
+int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
+    int m;
+    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
+    if (!t || t != (char*)clr_thread) { fr_set_err(err, errlen, "hub thread: the thread store and Thread.CurrentThread disagree (%d matches)", m); return FR_E_THREAD; }
+    char* f = TH_FRAME(t);
+    if (f == FR_FRAME_TOP || *(uintptr_t*)f != fr_rt.icf_identifier || FR_AT(f, fr_rt.frame_next) != FR_FRAME_TOP) {
+        fr_set_err(err, errlen, "hub thread: expected exactly one InlinedCallFrame on entry");
+        return FR_E_RUNTIME;
+    }
+    if (*(uint32_t*)(t + fr_rt.thread_pgc_disabled) != 0 || TH_EXINFO(t) != NULL) {
+        fr_set_err(err, errlen, "hub thread: unexpected GC mode or exception state on entry");
+        return FR_E_RUNTIME;
+    }
+    h->thread = t;
+    h->base_gcframe = TH_GCFRAME(t);
+    h->current = h->root;
+    h->ctx[h->root].state = FR_CTX_RUNNING;
+    return FR_OK;
+}
+
+void fr_hub_detach(fr_hub* h) {
+    fr_lane* L = &h->lane;
+    if (!L->thread) return;
+    TH_FRAME(L->thread) = L->orig_frame;
+    TH_EXINFO(L->thread) = L->orig_exinfo;
+    TH_GCFRAME(L->thread) = L->orig_gcframe;
+}
+
+static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (c->capacity < 1 || c->capacity > FR_MAX_CAPACITY) { fr_set_err(err, errlen, "capacity %u is outside 1..%u", c->capacity, FR_MAX_CAPACITY); return 0; }
+    if (c->stack_size < FR_MIN_STACK_SIZE || c->stack_size > FR_MAX_STACK_SIZE || c->stack_size % pg) {
+        fr_set_err(err, errlen, "stack size %zu is not a multiple of the page size between %zu and %zu", c->stack_size, FR_MIN_STACK_SIZE, FR_MAX_STACK_SIZE);
+        return 0;
+    }
+    if (c->hub_stack_size < ((size_t)256 << 10) || c->hub_stack_size % pg) { fr_set_err(err, errlen, "hub stack size %zu is below 256 KiB or not page-aligned", c->hub_stack_size); return 0; }
+    if (!c->hub_entry || !c->identity_entry || !c->fiber_entry || !c->switch_callback) { fr_set_err(err, errlen, "missing entry point"); return 0; }
+    return 1;
+}
+
+static void destroy(fr_hub* h) {
+    fr_idset_free(&h->lane.frames);
+    fr_idset_free(&h->lane.exinfos);
+    fr_idset_free(&h->lane.gcframes);
+    fr_arena_release(h);
+    free(h->ctx);
+    pthread_mutex_destroy(&h->mu);
+    pthread_cond_destroy(&h->cv);
+    free(h);
+}
+
+static void release_identity(fr_hub* h) {
+    if (!h->lane.started) return;
+    pthread_mutex_lock(&h->mu);
+    h->ident_release = 1;
+    pthread_cond_broadcast(&h->cv);
+    pthread_mutex_unlock(&h->mu);
+    pthread_join(h->lane.os_thread, NULL);
+    h->lane.started = 0;
+}
+
+int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errlen) {
+    *out = NULL;
+    if (!fr_rt.verified) { fr_set_err(err, errlen, "the runtime layout has not been verified"); return FR_E_RUNTIME; }
+    if (!valid_config(cfg, err, errlen)) return FR_E_INVAL;
+    init_kinds();
+    fr_hub* h = calloc(1, sizeof *h);
+    if (!h) return FR_E_NOMEM;
+    h->cfg = *cfg;
+    h->capacity = cfg->capacity;
+    h->root = cfg->capacity;
+    h->zombie = -1;
+    pthread_mutex_init(&h->mu, NULL);
+    pthread_cond_init(&h->cv, NULL);
+    int rc;
+    h->ctx = calloc((size_t)h->capacity + 1, sizeof(fr_ctx));
+    if (!h->ctx || fr_idset_init(&h->lane.frames, h->capacity + 1) || fr_idset_init(&h->lane.exinfos, h->capacity + 1) ||
+        fr_idset_init(&h->lane.gcframes, h->capacity + 1)) {
+        fr_set_err(err, errlen, "out of memory for %u contexts", h->capacity);
+        destroy(h);
+        return FR_E_NOMEM;
+    }
+    if ((rc = fr_arena_reserve(h, err, errlen)) != FR_OK) { destroy(h); return rc; }
+
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)512 << 10);
+    rc = pthread_create(&h->lane.os_thread, &a, identity_main, h);
+    pthread_attr_destroy(&a);
+    if (rc) { fr_set_err(err, errlen, "could not start the identity thread: %s", strerror(rc)); destroy(h); return FR_E_THREAD; }
+    h->lane.started = 1;
+    pthread_mutex_lock(&h->mu);
+    while (!h->ident_ready) pthread_cond_wait(&h->cv, &h->mu);
+    pthread_mutex_unlock(&h->mu);
+    if (h->ident_failed) {
+        fr_set_err(err, errlen, "the identity thread could not be identified in the runtime's thread store");
+        release_identity(h);
+        destroy(h);
+        return FR_E_THREAD;
+    }
+
+    pthread_attr_init(&a);
+    pthread_attr_setstack(&a, h->base, h->total);
+    rc = pthread_create(&h->os_thread, &a, hub_main, h);
+    pthread_attr_destroy(&a);
+    if (rc) {
+        fr_set_err(err, errlen, "could not start the hub thread: %s", strerror(rc));
+        /* nothing is registered yet: give the identity thread its own lists back and release it */
+        fr_hub_detach(h);
+        release_identity(h);
+        destroy(h);
+        return FR_E_THREAD;
+    }
+    h->thread_started = 1;
+    *out = h;
+    return FR_OK;
+}
+
+int fr_hub_join_and_destroy(fr_hub* h) {
+    if (!h) return FR_E_INVAL;
+    if (h->thread_started) pthread_join(h->os_thread, NULL);
+    release_identity(h);
+    destroy(h);
+    return FR_OK;
+}
+
+uint32_t fr_hub_root_id(const fr_hub* h) { return h->root; }
+uint32_t fr_hub_current(const fr_hub* h) { return h->current; }
+
+void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
+    s->switches = h->switches;
+    s->live_contexts = h->live;
+    s->registered = h->lane.frames.count;
+    s->suspended_in_handler = h->in_handler;
+    s->slots_touched = h->bump;
+    s->warm_free = h->warm_len;
+    s->capacity = h->capacity;
+    s->stack_size = h->cfg.stack_size;
+}

@@ -1,0 +1,83 @@
+/*
+ * Context switch for x86_64, System V ABI, ELF, GNU as.
+ *
+ * fr_swap(void** save_sp, void* new_sp)
+ *   Saves the callee-saved state of the running context on its own stack, stores the resulting stack
+ *   pointer in *save_sp, loads new_sp and restores the same state from there, then returns into the
+ *   other context. Everything the ABI lets a callee clobber is already dead at the call site, so only
+ *   the callee-saved registers, MXCSR's control bits and the x87 control word travel.
+ *
+ *   Saved context, growing down from the return address (offsets from the saved stack pointer):
+ *
+ *     +0x00  MXCSR (4 bytes) | x87 control word (2 bytes) | pad (2 bytes)
+ *     +0x08  r15
+ *     +0x10  r14
+ *     +0x18  r13
+ *     +0x20  r12
+ *     +0x28  rbx
+ *     +0x30  rbp
+ *     +0x38  return address (rip)
+ *
+ *   A new context is this same layout written by fr_context_new (arena.c): the return address is
+ *   fr_trampoline, r12 carries the fr_hub*, and MXCSR / x87 CW hold the ABI defaults.
+ *
+ * Why no ucontext: swapcontext saves and restores the signal mask with a syscall on every switch.
+ * Why the runtime does not mind: the switch runs inside a [SuppressGCTransition] call in cooperative
+ * mode; the JIT keeps no GC references in callee-saved registers across a P/Invoke (checked by the
+ * GC stress suite), so the registers saved here are never GC roots.
+ */
+
+    .text
+
+    .globl  fr_swap
+    .hidden fr_swap
+    .type   fr_swap, @function
+    .p2align 4
+fr_swap:
+    .cfi_startproc
+    pushq   %rbp                    /* callee-saved integer registers */
+    pushq   %rbx
+    pushq   %r12
+    pushq   %r13
+    pushq   %r14
+    pushq   %r15
+    subq    $8, %rsp
+    stmxcsr (%rsp)                  /* SSE control/status (rounding mode, exception masks) */
+    fnstcw  4(%rsp)                 /* x87 control word (precision, rounding) */
+
+    movq    %rsp, (%rdi)            /* *save_sp = our stack pointer */
+    movq    %rsi, %rsp              /* switch stacks */
+
+    ldmxcsr (%rsp)
+    fldcw   4(%rsp)
+    addq    $8, %rsp
+    popq    %r15
+    popq    %r14
+    popq    %r13
+    popq    %r12
+    popq    %rbx
+    popq    %rbp
+    ret                             /* into the other context (or fr_trampoline for a new one) */
+    .cfi_endproc
+    .size   fr_swap, .-fr_swap
+
+/*
+ * First code of a new context. Entered by fr_swap's `ret` with rsp 16-byte aligned at the slot top and
+ * r12 = fr_hub*. The call below leaves rsp = 8 mod 16 at fr_fiber_start's entry, as the ABI requires.
+ * rip is marked undefined so debuggers and unwinders stop here: there is no caller.
+ */
+    .globl  fr_trampoline
+    .hidden fr_trampoline
+    .type   fr_trampoline, @function
+    .p2align 4
+fr_trampoline:
+    .cfi_startproc
+    .cfi_undefined rip
+    xorl    %ebp, %ebp              /* terminate frame-pointer chains */
+    movq    %r12, %rdi
+    call    fr_fiber_start          /* never returns: a finished context switches away for good */
+    ud2
+    .cfi_endproc
+    .size   fr_trampoline, .-fr_trampoline
+
+    .section .note.GNU-stack, "", @progbits

@@ -1,0 +1,199 @@
+using System.Diagnostics;
+
+namespace FiberRuntime;
+
+/// <summary>
+/// A stackful coroutine on its own native stack (the <c>greenlet</c> module): code runs in plain blocking style
+/// and <see cref="Switch"/> transfers control, with a value, to another greenlet of the same hub.
+/// </summary>
+/// <remarks>
+/// <para>A greenlet starts the first time it is switched to: its run receives the switched value as argument.
+/// When the run returns, control and the return value go to its <see cref="Parent"/> (the first one not dead);
+/// when an exception escapes the run, it is raised in the parent instead — except <see cref="GreenletExit"/>,
+/// which the parent receives as a value.</para>
+/// <para>Greenlets must be created and used on a hub thread (inside <see cref="Hub.Run(Action, HubOptions?)"/>);
+/// using one from another OS thread throws <see cref="InvalidOperationException"/>.</para>
+/// </remarks>
+[DebuggerDisplay("{DebuggerState,nq}")]
+public class Greenlet
+{
+    private enum State : byte { NotStarted, Started, Dead }
+
+    private readonly Func<object?, object?>? _run;
+    private readonly Hub _hub;
+    private Greenlet? _parent;
+    private State _state;
+    private bool _everRan;
+
+    internal int Slot = -1;
+    internal ExecutionContext? SavedExecutionContext;
+    internal SynchronizationContext? SavedSynchronizationContext;
+
+    /// <summary>Creates a greenlet that will run <paramref name="run"/>; its argument is the value of the first
+    /// <see cref="Switch"/> to it and its return value goes to <paramref name="parent"/>.</summary>
+    /// <param name="run">The greenlet's body.</param>
+    /// <param name="parent">Where control goes when <paramref name="run"/> ends; defaults to the current greenlet.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="run"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The calling thread is not a hub thread.</exception>
+    public Greenlet(Func<object?, object?> run, Greenlet? parent = null) : this(parent)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        _run = run;
+    }
+
+    /// <summary>Creates a greenlet that will run <paramref name="run"/>; when it returns, its parent receives
+    /// <see langword="null"/>.</summary>
+    /// <param name="run">The greenlet's body.</param>
+    /// <param name="parent">Where control goes when <paramref name="run"/> ends; defaults to the current greenlet.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="run"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">The calling thread is not a hub thread.</exception>
+    public Greenlet(Action run, Greenlet? parent = null) : this(parent)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        _run = _ => { run(); return null; };
+    }
+
+    /// <summary>For subclasses that override <see cref="Run"/>.</summary>
+    /// <param name="parent">Where control goes when the run ends; defaults to the current greenlet.</param>
+    /// <exception cref="InvalidOperationException">The calling thread is not a hub thread.</exception>
+    protected Greenlet(Greenlet? parent)
+    {
+        _hub = Hub.Current ?? throw new InvalidOperationException(
+            "Greenlets run on a hub thread: create them inside Hub.Run(...). The calling thread is not a hub.");
+        if (parent is not null) CheckParent(parent);
+        _parent = parent ?? _hub.CurrentGreenlet;
+        Thread thread = Thread.CurrentThread;
+        SavedExecutionContext = Interop.ThreadFields.ExecutionContext(thread);
+        SavedSynchronizationContext = Interop.ThreadFields.SynchronizationContext(thread);
+    }
+
+    private Greenlet(Hub hub, int rootSlot)
+    {
+        _hub = hub;
+        Slot = rootSlot;
+        _state = State.Started;
+        _everRan = true;
+    }
+
+    internal static Greenlet CreateRoot(Hub hub, int rootSlot) => new(hub, rootSlot);
+
+    /// <summary>The greenlet running on the calling thread, or <see langword="null"/> when the thread is not a hub.</summary>
+    public static Greenlet? Current => Hub.Current?.CurrentGreenlet;
+
+    /// <summary>The hub this greenlet belongs to.</summary>
+    public Hub Hub => _hub;
+
+    /// <summary>Where control and the result go when this greenlet's run ends. The hub's root greenlet has none.</summary>
+    /// <exception cref="ArgumentNullException">Set to null.</exception>
+    /// <exception cref="ArgumentException">Set to a greenlet of another hub, or to one whose parent chain leads
+    /// back to this greenlet.</exception>
+    /// <exception cref="InvalidOperationException">Set on the root greenlet, or from another thread.</exception>
+    public Greenlet? Parent
+    {
+        get => _parent;
+        set
+        {
+            ArgumentNullException.ThrowIfNull(value);
+            _hub.CheckThread();
+            if (ReferenceEquals(this, _hub.RootGreenlet)) throw new InvalidOperationException("The hub's root greenlet has no parent.");
+            CheckParent(value);
+            _parent = value;
+        }
+    }
+
+    internal Greenlet? ParentUnchecked { set => _parent = value; }
+
+    /// <summary>True once the greenlet's run has ended (or it was killed before it started).</summary>
+    public bool IsDead => _state == State.Dead;
+
+    /// <summary>True once the greenlet has begun running (it stays true after it ends).</summary>
+    public bool IsStarted => _everRan;
+
+    /// <summary>The greenlet's body; the default runs the delegate given to the constructor.</summary>
+    /// <param name="argument">The value of the first switch to this greenlet.</param>
+    /// <returns>The value its parent receives.</returns>
+    protected virtual object? Run(object? argument) =>
+        _run is not null ? _run(argument) : throw new InvalidOperationException("This greenlet has no run: pass one to the constructor or override Run.");
+
+    /// <summary>Transfers control to this greenlet, passing <paramref name="value"/>: the argument of its run if it
+    /// has not started, else the return value of its pending <see cref="Switch"/>. Returns the value passed by
+    /// whoever switches back to the caller.</summary>
+    /// <param name="value">The value to deliver.</param>
+    /// <returns>The value delivered when the calling greenlet is resumed.</returns>
+    /// <exception cref="InvalidOperationException">This greenlet is dead, is the calling greenlet, or belongs to a hub
+    /// on another thread; or the hub has no free fiber stack.</exception>
+    public object? Switch(object? value = null)
+    {
+        Greenlet current = CheckTarget();
+        return _hub.Transfer(current, this, value, null);
+    }
+
+    /// <summary>Raises <paramref name="exception"/> in this greenlet at its pending switch, as if that switch had
+    /// thrown it. A greenlet that has not started dies without running, and the exception goes to its parent as
+    /// an escaping exception would (a <see cref="GreenletExit"/> arrives there as a value). Returns the value
+    /// delivered when the caller is resumed.</summary>
+    /// <param name="exception">The exception to raise.</param>
+    /// <returns>The value delivered when the calling greenlet is resumed.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
+    /// <exception cref="InvalidOperationException">This greenlet is dead, is the calling greenlet, or belongs to a hub
+    /// on another thread.</exception>
+    public object? Throw(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        Greenlet current = CheckTarget();
+        if (_state == State.NotStarted)
+        {
+            _state = State.Dead;
+            Greenlet to = LiveParent();
+            return exception is GreenletExit
+                ? _hub.Deliver(current, to, exception, null)
+                : _hub.Deliver(current, to, null, exception);
+        }
+        return _hub.Transfer(current, this, null, exception);
+    }
+
+    private Greenlet CheckTarget()
+    {
+        _hub.CheckThread();
+        Greenlet current = _hub.CurrentGreenlet;
+        if (ReferenceEquals(this, current)) throw new InvalidOperationException("A greenlet cannot switch to itself: it is already running.");
+        if (_state == State.Dead) throw new InvalidOperationException("Cannot switch to a dead greenlet: its run has ended.");
+        return current;
+    }
+
+    private void CheckParent(Greenlet parent)
+    {
+        if (!ReferenceEquals(parent._hub, _hub)) throw new ArgumentException("A greenlet's parent must belong to the same hub.", nameof(parent));
+        for (Greenlet? p = parent; p is not null; p = p._parent)
+            if (ReferenceEquals(p, this)) throw new ArgumentException("That parent would make the parent chain cyclic.", nameof(parent));
+    }
+
+    internal Greenlet LiveParent()
+    {
+        Greenlet? p = _parent;
+        while (p is { _state: State.Dead }) p = p._parent;
+        return p ?? _hub.RootGreenlet;
+    }
+
+    internal object? InvokeRun(object? argument) => Run(argument);
+
+    internal void MarkStarted()
+    {
+        _state = State.Started;
+        _everRan = true;
+    }
+
+    internal void MarkDead()
+    {
+        _state = State.Dead;
+        Slot = -1;
+    }
+
+    private string DebuggerState => _state switch
+    {
+        State.NotStarted => "Greenlet (not started)",
+        State.Dead => "Greenlet (dead)",
+        _ when ReferenceEquals(this, _hub.CurrentGreenlet) => $"Greenlet (running, slot {Slot})",
+        _ => $"Greenlet (suspended, slot {Slot})",
+    };
+}

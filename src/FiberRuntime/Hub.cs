@@ -1,0 +1,365 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using FiberRuntime.Interop;
+
+namespace FiberRuntime;
+
+/// <summary>
+/// One OS thread that runs greenlets, with its stack arena and its identity thread (see DESIGN.md).
+/// A greenlet belongs to the hub it was created on and never runs on another OS thread.
+/// </summary>
+/// <remarks>
+/// <para><see cref="Run{T}(Func{T}, HubOptions?)"/> starts a hub thread, runs <c>main</c> on it as the root
+/// greenlet (gevent's "main greenlet": <see cref="Greenlet.Current"/> inside it is <see cref="RootGreenlet"/>),
+/// and blocks the calling thread until <c>main</c> returns. Greenlets still suspended when <c>main</c> returns
+/// receive <see cref="GreenletExit"/> so that their <c>finally</c> blocks run, then the hub's memory is released.</para>
+/// <para>Per-greenlet state: each greenlet has its own <see cref="ExecutionContext"/> (so <see cref="AsyncLocal{T}"/>
+/// values do not leak between greenlets; a new greenlet starts with its creator's) and its own
+/// <see cref="SynchronizationContext"/>. Shared by all greenlets of a hub, as they share one OS thread:
+/// <c>[ThreadStatic]</c> fields, <see cref="Environment.CurrentManagedThreadId"/>, the last P/Invoke error, and
+/// <see cref="Monitor"/> ownership — a <c>lock</c> held across a switch can be entered by another greenlet of the
+/// same hub, so never switch while holding one.</para>
+/// </remarks>
+public sealed unsafe class Hub
+{
+    [ThreadStatic] private static Hub? t_current;
+
+    private readonly HubOptions _options;
+    private readonly Func<object?> _main;
+    private nint _native;
+    private GCHandle _self;
+    private Thread? _thread;
+    private int _threadId;
+    private Greenlet? _root;
+    private Greenlet?[] _bySlot = [];
+    private object? _mainResult;
+    private ExceptionDispatchInfo? _mainError;
+    private string? _startError;
+
+    // The value or exception in flight between the greenlet switching away and the one resuming.
+    private object? _transferValue;
+    private Exception? _transferError;
+
+    internal Greenlet CurrentGreenlet = null!;
+
+    private Hub(HubOptions options, Func<object?> main)
+    {
+        _options = options;
+        _main = main;
+    }
+
+    /// <summary>The hub running on the calling thread, or <see langword="null"/> when this thread is not a hub.</summary>
+    public static Hub? Current => t_current;
+
+    /// <summary>The hub thread's own greenlet: the one <c>main</c> runs on.</summary>
+    public Greenlet RootGreenlet => _root ?? throw new InvalidOperationException("The hub has not started.");
+
+    /// <summary>The options this hub was created with.</summary>
+    public HubOptions Options => _options;
+
+    /// <summary>The managed thread id of the hub's OS thread.</summary>
+    public int ManagedThreadId => _threadId;
+
+    /// <summary>Runs <paramref name="main"/> as the root greenlet of a new hub and blocks until it returns,
+    /// rethrowing its exception.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="PlatformNotSupportedException">This platform or runtime cannot host fibers.</exception>
+    public static void Run(Action main, HubOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        Run<object?>(() => { main(); return null; }, options);
+    }
+
+    /// <summary>Runs <paramref name="main"/> as the root greenlet of a new hub, blocks until it returns, and
+    /// returns its result (rethrowing its exception).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="main"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">An option is out of range.</exception>
+    /// <exception cref="PlatformNotSupportedException">This platform or runtime cannot host fibers.</exception>
+    public static T Run<T>(Func<T> main, HubOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(main);
+        options ??= HubOptions.Default;
+        options.Validate();
+        RuntimeContract.EnsureVerified();
+        var hub = new Hub(options, () => main());
+        hub.Start();
+        hub._mainError?.Throw();
+        return (T)hub._mainResult!;
+    }
+
+    private void Start()
+    {
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        _self = GCHandle.Alloc(this);
+        try
+        {
+            var cfg = new NativeMethods.HubConfig
+            {
+                Capacity = (uint)_options.MaxFibers,
+                Flags = _options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0,
+                StackSize = HubOptions.RoundToPage(_options.StackSize),
+                HubStackSize = HubOptions.RoundToPage(_options.HubStackSize),
+                HubEntry = &HubEntry,
+                IdentityEntry = &IdentityEntry,
+                FiberEntry = &FiberEntry,
+                SwitchCallback = &SwitchCallback,
+                User = GCHandle.ToIntPtr(_self),
+            };
+            nint native;
+            int rc = NativeMethods.fr_hub_create(&cfg, &native, err, NativeMethods.ErrorBufferSize);
+            if (rc != NativeMethods.Ok)
+            {
+                string why = NativeMethods.ErrorText(err);
+                throw rc switch
+                {
+                    NativeMethods.EInval => new ArgumentOutOfRangeException(nameof(_options), why),
+                    NativeMethods.ENoMem => new OutOfMemoryException("FiberRuntime: " + why),
+                    NativeMethods.ERuntime => new PlatformNotSupportedException("FiberRuntime: " + why),
+                    _ => new InvalidOperationException("FiberRuntime: " + why),
+                };
+            }
+            NativeMethods.fr_hub_join_and_destroy(native);
+        }
+        finally
+        {
+            _self.Free();
+        }
+        if (_startError is not null) throw new PlatformNotSupportedException("FiberRuntime: " + _startError);
+    }
+
+    // ---- entry points called by libfiberrt -----------------------------------------------------------
+
+    [UnmanagedCallersOnly]
+    private static void HubEntry(nint native, nint user)
+    {
+        var hub = (Hub)GCHandle.FromIntPtr(user).Target!;
+        try
+        {
+            hub.RunHubThread(native);
+        }
+        catch (Exception e)
+        {
+            hub._startError ??= e.ToString();
+        }
+    }
+
+    [UnmanagedCallersOnly]
+    private static void IdentityEntry(nint native, nint user)
+    {
+        // Parks in a P/Invoke until the hub is destroyed; meanwhile the GC walks the suspended greenlets
+        // through this thread's Frame list. This method's own frame holds no references.
+        NativeMethods.fr_identity_park(native, ThreadFields.NativeThread(Thread.CurrentThread));
+    }
+
+    [UnmanagedCallersOnly]
+    private static void FiberEntry(nint native, nint user, uint id)
+    {
+        ((Hub)GCHandle.FromIntPtr(user).Target!).RunContext(id);
+    }
+
+    [UnmanagedCallersOnly]
+    private static void SwitchCallback(nint native, uint target, int exiting)
+    {
+        // Back in cooperative mode (a GC in progress was waited out); edit the runtime's lists with no GC
+        // safe point until we are running on the target's stack.
+        NativeMethods.fr_switch_core(native, target, exiting);
+    }
+
+    private void RunHubThread(nint native)
+    {
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        _native = native;
+        _thread = Thread.CurrentThread;
+        _thread.Name ??= "FiberRuntime hub";
+        if (NativeMethods.fr_hub_attach(native, ThreadFields.NativeThread(_thread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+        {
+            _startError = NativeMethods.ErrorText(err);
+            return;
+        }
+        _threadId = Environment.CurrentManagedThreadId;
+        _bySlot = new Greenlet?[_options.MaxFibers];
+        _root = Greenlet.CreateRoot(this, (int)(uint)_options.MaxFibers);
+        CurrentGreenlet = _root;
+        t_current = this;
+        try
+        {
+            _mainResult = _main();
+        }
+        catch (Exception e)
+        {
+            _mainError = ExceptionDispatchInfo.Capture(e);
+        }
+        finally
+        {
+            FinishRemaining();
+            NativeMethods.fr_hub_detach(native);
+            t_current = null;
+        }
+    }
+
+    /// <summary>Throws <see cref="GreenletExit"/> into every greenlet still suspended, so their finally blocks
+    /// run; a greenlet that refuses to die is abandoned (its stack is released without running it again).</summary>
+    private void FinishRemaining()
+    {
+        for (int pass = 0; pass < 3; pass++)
+        {
+            bool any = false;
+            for (int i = 0; i < _bySlot.Length; i++)
+            {
+                if (_bySlot[i] is not { } g) continue;
+                any = true;
+                g.ParentUnchecked = _root;
+                try
+                {
+                    Transfer(_root!, g, null, new GreenletExit("The hub is shutting down."));
+                }
+                catch (Exception)
+                {
+                    // its exception surfaced here, in the root; nothing is left to report it to
+                }
+            }
+            if (!any) return;
+        }
+        for (int i = 0; i < _bySlot.Length; i++)
+        {
+            if (_bySlot[i] is not { } g) continue;
+            NativeMethods.fr_context_abandon(_native, (uint)i);
+            g.MarkDead();
+            _bySlot[i] = null;
+        }
+    }
+
+    // ---- switching -----------------------------------------------------------------------------------
+
+    internal void CheckThread()
+    {
+        if (Environment.CurrentManagedThreadId != _threadId)
+            throw new InvalidOperationException(
+                $"This greenlet belongs to the hub on managed thread {_threadId}; it cannot be used from thread {Environment.CurrentManagedThreadId}. Greenlets never move between OS threads.");
+    }
+
+    /// <summary>Suspends <paramref name="from"/> (the running greenlet), runs <paramref name="to"/> with the value
+    /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
+    internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
+    {
+        if (to.Slot < 0) StartContext(to);
+        _transferValue = value;
+        _transferError = error;
+        SwitchContexts(from, to, exiting: false);
+        return TakeTransfer();
+    }
+
+    /// <summary>Delivers a finished greenlet's result (or exception) to <paramref name="to"/>; when that is the
+    /// running greenlet itself, returns or throws here.</summary>
+    internal object? Deliver(Greenlet from, Greenlet to, object? value, Exception? error)
+    {
+        if (ReferenceEquals(from, to))
+        {
+            if (error is not null) ExceptionDispatchInfo.Throw(error);
+            return value;
+        }
+        return Transfer(from, to, value, error);
+    }
+
+    private object? TakeTransfer()
+    {
+        object? value = _transferValue;
+        Exception? error = _transferError;
+        _transferValue = null;
+        _transferError = null;
+        if (error is not null) ExceptionDispatchInfo.Throw(error);
+        return value;
+    }
+
+    private void StartContext(Greenlet g)
+    {
+        int id = NativeMethods.fr_context_new(_native);
+        if (id < 0)
+        {
+            throw id == NativeMethods.EFull
+                ? new InvalidOperationException($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).")
+                : new OutOfMemoryException("FiberRuntime could not commit a fiber stack (mprotect failed; is vm.max_map_count exhausted?).");
+        }
+        g.Slot = id;
+        g.MarkStarted();
+        _bySlot[id] = g;
+    }
+
+    private void SwitchContexts(Greenlet from, Greenlet to, bool exiting)
+    {
+        Thread thread = _thread!;
+        if (!exiting)
+        {
+            from.SavedExecutionContext = ThreadFields.ExecutionContext(thread);
+            from.SavedSynchronizationContext = ThreadFields.SynchronizationContext(thread);
+        }
+        CurrentGreenlet = to;
+        NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        // resumed: `from` is running again
+        ThreadFields.ExecutionContext(thread) = from.SavedExecutionContext;
+        ThreadFields.SynchronizationContext(thread) = from.SavedSynchronizationContext;
+    }
+
+    // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
+    // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void RunContext(uint id)
+    {
+        Greenlet g = CurrentGreenlet;
+        Thread thread = _thread!;
+        ThreadFields.ExecutionContext(thread) = g.SavedExecutionContext;
+        ThreadFields.SynchronizationContext(thread) = g.SavedSynchronizationContext;
+        object? result = null;
+        Exception? error = null;
+        try
+        {
+            result = g.InvokeRun(TakeTransfer());
+        }
+        catch (GreenletExit exit)
+        {
+            result = exit;          // ends the greenlet quietly: the parent gets it as a value
+        }
+        catch (Exception e)
+        {
+            error = e;              // raised in the parent
+        }
+        _bySlot[id] = null;
+        g.MarkDead();
+        Greenlet to = g.LiveParent();
+        if (to.Slot < 0)
+        {
+            // a parent that never ran starts now, with the result as its argument
+            try
+            {
+                StartContext(to);
+            }
+            catch (Exception e)
+            {
+                (to, result, error) = (_root!, null, e);
+            }
+        }
+        _transferValue = result;
+        _transferError = error;
+        SwitchContexts(g, to, exiting: true);
+        Environment.FailFast("FiberRuntime: a finished greenlet was resumed.");
+    }
+
+    internal NativeMethods.HubStats GetStats()
+    {
+        NativeMethods.HubStats s;
+        NativeMethods.fr_hub_get_stats(_native, &s);
+        return s;
+    }
+
+    internal (nint Lo, nint Hi) GetStackRange(int slot)
+    {
+        nint lo, hi;
+        NativeMethods.fr_context_stack_range(_native, (uint)slot, &lo, &hi);
+        return (lo, hi);
+    }
+}

@@ -1,0 +1,60 @@
+namespace FiberRuntime;
+
+/// <summary>Settings of one hub: how many fibers it can hold at once and how big each fiber's stack is.</summary>
+/// <remarks>
+/// A hub reserves address space for <see cref="MaxFibers"/> stacks of <see cref="StackSize"/> bytes up front
+/// (reserved, not committed: a stack costs memory only for the pages it touches), so the defaults reserve
+/// 4 GiB of address space and use a few KiB of memory per live fiber. Every stack has a guard page below it.
+/// Linux limits the number of memory mappings per process (<c>vm.max_map_count</c>, 65530 by default); each
+/// live fiber stack uses two, so hubs with more than ~30 000 simultaneously live fibers need that limit raised.
+/// </remarks>
+public sealed record HubOptions
+{
+    /// <summary>Default bytes per fiber stack, guard page included: 256 KiB.</summary>
+    public const int DefaultStackSize = 256 * 1024;
+
+    /// <summary>Default number of fibers that can be alive at once on one hub.</summary>
+    public const int DefaultMaxFibers = 16 * 1024;
+
+    /// <summary>Smallest allowed <see cref="StackSize"/>: 64 KiB.</summary>
+    public const int MinStackSize = 64 * 1024;
+
+    /// <summary>Largest allowed <see cref="StackSize"/>: 64 MiB.</summary>
+    public const int MaxStackSize = 64 * 1024 * 1024;
+
+    /// <summary>Largest allowed <see cref="MaxFibers"/>.</summary>
+    public const int MaxFibersLimit = 1 << 24;
+
+    /// <summary>The default options.</summary>
+    public static HubOptions Default { get; } = new();
+
+    /// <summary>Bytes reserved per fiber stack, guard page included. Rounded up to a multiple of the page size;
+    /// must lie in [<see cref="MinStackSize"/>, <see cref="MaxStackSize"/>].</summary>
+    public int StackSize { get; init; } = DefaultStackSize;
+
+    /// <summary>How many fibers can be alive (started and not finished) at once on the hub.</summary>
+    public int MaxFibers { get; init; } = DefaultMaxFibers;
+
+    /// <summary>Bytes for the hub thread's own stack (where <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs).</summary>
+    public int HubStackSize { get; init; } = 8 * 1024 * 1024;
+
+    /// <summary>TEST ONLY: suspended fibers are not made visible to the GC. The GC stress suite's negative
+    /// control sets this and asserts that the process then crashes or detects corruption.</summary>
+    internal bool UnsafeDisableGcProtection { get; init; }
+
+    internal void Validate()
+    {
+        if (StackSize < MinStackSize || StackSize > MaxStackSize)
+            throw new ArgumentOutOfRangeException(nameof(StackSize), StackSize, $"A fiber stack must be between {MinStackSize} and {MaxStackSize} bytes.");
+        if (MaxFibers < 1 || MaxFibers > MaxFibersLimit)
+            throw new ArgumentOutOfRangeException(nameof(MaxFibers), MaxFibers, $"MaxFibers must be between 1 and {MaxFibersLimit}.");
+        if (HubStackSize < 256 * 1024 || HubStackSize > 1024 * 1024 * 1024)
+            throw new ArgumentOutOfRangeException(nameof(HubStackSize), HubStackSize, "The hub stack must be between 256 KiB and 1 GiB.");
+    }
+
+    internal static nuint RoundToPage(int bytes)
+    {
+        nuint page = (nuint)Environment.SystemPageSize;
+        return ((nuint)bytes + page - 1) / page * page;
+    }
+}

@@ -1,0 +1,147 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace FiberRuntime.Interop;
+
+/// <summary>
+/// Decides, once per process, whether this runtime may host fibers: the platform, the runtime version
+/// (gated on the versions the GC stress suite has passed on), the native asset, the runtime's contract
+/// descriptor, and a live verification of the Thread layout (see native/src/contract.c). Every refusal is a
+/// <see cref="PlatformNotSupportedException"/> that names what was found and what is supported.
+/// </summary>
+internal static unsafe class RuntimeContract
+{
+    /// <summary>Runtime versions on which the GC stress suite (and its negative control) passed.</summary>
+    internal static readonly Version[] VerifiedRuntimeVersions = [new(10, 0, 12)];
+
+    /// <summary>Set to <c>1</c> to run on a runtime version not in <see cref="VerifiedRuntimeVersions"/>. The
+    /// start-up layout checks still run and still refuse a runtime whose layout does not verify.</summary>
+    internal const string AllowUnverifiedVariable = "FIBERRUNTIME_ALLOW_UNVERIFIED_RUNTIME";
+
+    private static readonly Lock s_lock = new();
+    private static volatile bool s_verified;
+    private static string? s_failure;
+
+    /// <summary>Throws <see cref="PlatformNotSupportedException"/> unless fibers can run in this process.</summary>
+    internal static void EnsureVerified()
+    {
+        if (s_verified) return;
+        lock (s_lock)
+        {
+            if (s_verified) return;
+            if (s_failure is null)
+            {
+                try
+                {
+                    Verify();
+                    s_verified = true;
+                    return;
+                }
+                catch (PlatformNotSupportedException e)
+                {
+                    s_failure = e.Message;
+                }
+            }
+            throw new PlatformNotSupportedException(s_failure);
+        }
+    }
+
+    private static string Supported =>
+        $"FiberRuntime supports linux-x64 on .NET runtime {string.Join(", ", VerifiedRuntimeVersions.Select(v => v.ToString()))}";
+
+    private static PlatformNotSupportedException Refuse(string why) =>
+        new($"{why}. {Supported} (this process: {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.FrameworkDescription}).");
+
+    private static void Verify()
+    {
+        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
+            throw Refuse($"No fiber context switch exists for {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture} yet");
+        if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET ", StringComparison.Ordinal) || RuntimeFeature.IsDynamicCodeSupported == false)
+            throw Refuse("FiberRuntime needs the CoreCLR runtime (not Mono or NativeAOT)");
+        Version v = Environment.Version;
+        if (!VerifiedRuntimeVersions.Contains(v) && Environment.GetEnvironmentVariable(AllowUnverifiedVariable) != "1")
+            throw Refuse($"FiberRuntime has not been verified on .NET runtime {v} (set {AllowUnverifiedVariable}=1 to run its start-up layout checks on it anyway)");
+        if (IsSet("DOTNET_gcConservative") || IsSet("COMPlus_gcConservative"))
+            throw Refuse("Conservative GC (DOTNET_gcConservative) scans thread stacks by address range and cannot see fiber stacks");
+
+        try
+        {
+            Thread t = Thread.CurrentThread;
+            _ = ThreadFields.NativeThread(t);
+            _ = ThreadFields.ExecutionContext(t);
+            _ = ThreadFields.SynchronizationContext(t);
+        }
+        catch (MissingFieldException e)
+        {
+            throw Refuse($"System.Threading.Thread lacks a field FiberRuntime moves between fibers ({e.Message})");
+        }
+
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        try
+        {
+            if (NativeMethods.fr_contract_load(err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+                throw Refuse(NativeMethods.ErrorText(err));
+        }
+        catch (DllNotFoundException e)
+        {
+            throw Refuse($"The native library libfiberrt for {RuntimeInformation.RuntimeIdentifier} could not be loaded ({e.Message})");
+        }
+
+        // The layout check runs on a fresh thread: the caller may itself be inside a handler, which
+        // would make "outside any handler" samples wrong.
+        string? failure = null;
+        var thread = new Thread(() => failure = VerifyLayoutOnThisThread(), 256 * 1024) { Name = "FiberRuntime layout check" };
+        thread.Start();
+        thread.Join();
+        if (failure is not null) throw Refuse(failure);
+    }
+
+    private static bool IsSet(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } s && s != "0";
+
+    private static string? VerifyLayoutOnThisThread()
+    {
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        if (NativeMethods.fr_verify_begin(ThreadFields.NativeThread(Thread.CurrentThread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+            return NativeMethods.ErrorText(err);
+        for (int i = 0; i < 4; i++) Sample(i);
+        return NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok ? null : NativeMethods.ErrorText(err);
+    }
+
+    private sealed class ProbeException(string message) : Exception(message);
+
+    private sealed class NestedProbeException(string message) : Exception(message);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowProbe(int i) => throw new ProbeException("layout probe " + i);
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowNested(int i) => throw new NestedProbeException("nested layout probe " + i);
+
+    // The native side records failures; the return values are the running failure count, read at the end.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void Sample(int i)
+    {
+        NativeMethods.fr_verify_outside();
+        NativeMethods.fr_verify_outside_coop();
+        try
+        {
+            ThrowProbe(i);
+        }
+        catch (ProbeException e)
+        {
+            NativeMethods.fr_verify_in_catch(1);
+            NativeMethods.fr_verify_in_catch_coop(1, Unsafe.AsPointer(ref e));
+            try
+            {
+                ThrowNested(i);
+            }
+            catch (NestedProbeException e2)
+            {
+                NativeMethods.fr_verify_in_catch(2);
+                NativeMethods.fr_verify_in_catch_coop(2, Unsafe.AsPointer(ref e2));
+            }
+            NativeMethods.fr_verify_in_catch(1);
+        }
+        NativeMethods.fr_verify_outside();
+    }
+}
