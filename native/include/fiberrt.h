@@ -130,8 +130,10 @@ FR_API int32_t fr_context_new(fr_hub* hub);
 FR_API void fr_context_abandon(fr_hub* hub, uint32_t id);
 
 /* The switch, see the call discipline above. `exiting` != 0 means the current context is finished:
- * it is not registered, and its slot is released once the target runs. */
-FR_API void fr_switch(fr_hub* hub, uint32_t target, int exiting);
+ * it is not registered, and its slot is released once the target runs. Returns FR_OK once the caller is
+ * resumed, or FR_E_STATE without switching when called inside a callback from native code (an outer
+ * P/Invoke is active on this context's stack). */
+FR_API int fr_switch(fr_hub* hub, uint32_t target, int exiting);
 FR_API void fr_switch_core(fr_hub* hub, uint32_t target, int exiting);
 
 FR_API uint32_t fr_hub_root_id(const fr_hub* hub);

@@ -68,8 +68,12 @@ enum fr_ctx_state { FR_CTX_FREE = 0, FR_CTX_NEW, FR_CTX_RUNNING, FR_CTX_SUSPENDE
 /* One execution context: a fiber slot or the hub's own stack. While suspended it owns the runtime
  * lists that were the Thread's when it switched away; each list's tail is kept so that linking it into
  * the identity thread's lists is O(1). */
+enum { FR_LIST_FRAMES = 0, FR_LIST_EXINFOS = 1, FR_LIST_GCFRAMES = 2, FR_LISTS = 3 };
+
 typedef struct fr_ctx {
     void* sp;                 /* saved stack pointer (NEW or SUSPENDED) */
+    int32_t prev[FR_LISTS];   /* neighbours in each lane list (address order), -1 = none */
+    int32_t next[FR_LISTS];
     char* frame;              /* head of its explicit Frame chain: the switch's InlinedCallFrame */
     char* frame_tail;         /* its last Frame before FRAME_TOP */
     char* exinfo;             /* head of its ExInfo chain, NULL outside exception handling */
@@ -82,12 +86,21 @@ typedef struct fr_ctx {
 
 /* An identity thread: a CLR thread parked in preemptive mode whose Frame / ExInfo / GCFrame lists are
  * the suspended contexts' lists, concatenated in ascending stack address (= ascending id). */
+/* One of a lane's three lists: its members in address order, as a bit tree (to find where a new member goes)
+ * and as a doubly linked list through fr_ctx.prev/next (to remove or replace a member without searching). */
+typedef struct fr_chain {
+    fr_idset members;
+    int32_t first, last;
+    char** head_slot;         /* the identity Thread's field that heads this list */
+    char* end;                /* what the identity thread's own list ended with */
+} fr_chain;
+
 typedef struct fr_lane {
     char* thread;
     char* orig_frame;
     char* orig_exinfo;
     char* orig_gcframe;
-    fr_idset frames, exinfos, gcframes;
+    fr_chain chain[FR_LISTS];
     pthread_t os_thread;
     int started;
 } fr_lane;

@@ -9,8 +9,9 @@
  *     real InlinedCallFrames as one long stack, and their exception records and GCFrames as that stack's.
  *   - lists are only edited in fr_switch_core / fr_context_abandon / fr_hub_detach, which run in
  *     cooperative mode with no GC safe point (SuppressGCTransition), so no stack walk sees a half edit.
- * Each edit is O(log64 n) in the number of suspended contexts (fr_idset) plus the length of the one
- * context's own lists. */
+ * A switch usually moves the incoming context into the outgoing one's place in address order: O(1). Otherwise
+ * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor), plus the length of
+ * the one context's own lists. Never O(number of fibers). */
 #include "fr_internal.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -29,12 +30,12 @@ typedef struct list_kind {
 
 #define CTX_PTR(c, off) (*(char**)((char*)(c) + (off)))
 
-static list_kind K_FRAME, K_EXINFO, K_GCFRAME;
+static list_kind K[FR_LISTS];
 
 static void init_kinds(void) {
-    K_FRAME = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
-    K_EXINFO = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
-    K_GCFRAME = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
+    K[FR_LIST_FRAMES] = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
+    K[FR_LIST_EXINFOS] = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
+    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
 }
 
 /* Last node of a list that ends at `end`. Bounded by this one context's own depth. */
@@ -44,43 +45,83 @@ static char* tail_of(char* head, long link, char* end) {
     return n;
 }
 
-/* Link context `id`'s list of kind k into the lane's list between its address-order neighbours. */
-static void lane_link(fr_hub* h, fr_idset* set, uint32_t id, const list_kind* k, char** lane_head, char* lane_end) {
-    fr_ctx* c = &h->ctx[id];
-    int64_t pred = fr_idset_pred(set, id), succ = fr_idset_succ(set, id);
-    FR_AT(CTX_PTR(c, k->tail), k->link) = succ >= 0 ? CTX_PTR(&h->ctx[succ], k->head) : lane_end;
-    if (pred >= 0) FR_AT(CTX_PTR(&h->ctx[pred], k->tail), k->link) = CTX_PTR(c, k->head);
-    else *lane_head = CTX_PTR(c, k->head);
-    fr_idset_insert(set, id);
+/* Where a context's own list of kind k ends when it runs (and must end again when it leaves the lane). */
+static inline char* own_end(const fr_hub* h, int k) {
+    return k == FR_LIST_FRAMES ? FR_FRAME_TOP : k == FR_LIST_EXINFOS ? NULL : h->base_gcframe;
 }
 
-/* Unlink it again and end its list where it ended when it was suspended (`own_end`). */
-static void lane_unlink(fr_hub* h, fr_idset* set, uint32_t id, const list_kind* k, char** lane_head, char* lane_end, char* own_end) {
-    fr_ctx* c = &h->ctx[id];
-    int64_t pred = fr_idset_pred(set, id), succ = fr_idset_succ(set, id);
-    char* next = succ >= 0 ? CTX_PTR(&h->ctx[succ], k->head) : lane_end;
-    if (pred >= 0) FR_AT(CTX_PTR(&h->ctx[pred], k->tail), k->link) = next;
-    else *lane_head = next;
-    FR_AT(CTX_PTR(c, k->tail), k->link) = own_end;
-    fr_idset_erase(set, id);
+/* Does context c, suspended, have a list of kind k to contribute? */
+static inline int has_list(const fr_hub* h, const fr_ctx* c, int k) {
+    return k == FR_LIST_FRAMES || (k == FR_LIST_EXINFOS ? c->exinfo != NULL : c->gcframe != h->base_gcframe);
+}
+
+static inline char* head_of(fr_hub* h, int k, int32_t id) { return CTX_PTR(&h->ctx[id], K[k].head); }
+static inline char** tail_link(fr_hub* h, int k, int32_t id) { return (char**)(CTX_PTR(&h->ctx[id], K[k].tail) + K[k].link); }
+static inline char* head_or_end(fr_hub* h, fr_chain* ch, int k, int32_t id) { return id >= 0 ? head_of(h, k, id) : ch->end; }
+
+/* Make the runtime list continue after member p (or start, p < 0) with `to`. */
+static inline void point_after(fr_hub* h, fr_chain* ch, int k, int32_t p, char* to) {
+    if (p >= 0) *tail_link(h, k, p) = to; else *ch->head_slot = to;
+}
+
+/* Set id's neighbours to p / s and theirs to id. */
+static inline void set_neighbours(fr_hub* h, fr_chain* ch, int k, int32_t id, int32_t p, int32_t s) {
+    h->ctx[id].prev[k] = p;
+    h->ctx[id].next[k] = s;
+    if (p >= 0) h->ctx[p].next[k] = id; else ch->first = id;
+    if (s >= 0) h->ctx[s].prev[k] = id; else ch->last = id;
+}
+
+static void chain_insert(fr_hub* h, int k, int32_t id) {
+    fr_chain* ch = &h->lane.chain[k];
+    int32_t s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
+    int32_t p = s >= 0 ? h->ctx[s].prev[k] : ch->last;
+    set_neighbours(h, ch, k, id, p, s);
+    *tail_link(h, k, id) = head_or_end(h, ch, k, s);
+    point_after(h, ch, k, p, head_of(h, k, id));
+    fr_idset_insert(&ch->members, (uint32_t)id);
+}
+
+static void chain_erase(fr_hub* h, int k, int32_t id) {
+    fr_chain* ch = &h->lane.chain[k];
+    int32_t p = h->ctx[id].prev[k], s = h->ctx[id].next[k];
+    if (p >= 0) h->ctx[p].next[k] = s; else ch->first = s;
+    if (s >= 0) h->ctx[s].prev[k] = p; else ch->last = p;
+    point_after(h, ch, k, p, head_or_end(h, ch, k, s));
+    *tail_link(h, k, id) = own_end(h, k);
+    fr_idset_erase(&ch->members, (uint32_t)id);
+}
+
+/* The common case of a switch: the context coming in (in) fits exactly where the one going out (out) was in
+ * address order, so it takes its place with no search. Returns 0 when it does not fit. */
+static int chain_replace(fr_hub* h, int k, int32_t out, int32_t in) {
+    fr_chain* ch = &h->lane.chain[k];
+    int32_t p = h->ctx[out].prev[k], s = h->ctx[out].next[k];
+    if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
+    set_neighbours(h, ch, k, in, p, s);
+    *tail_link(h, k, in) = head_or_end(h, ch, k, s);
+    point_after(h, ch, k, p, head_of(h, k, in));
+    *tail_link(h, k, out) = own_end(h, k);
+    fr_idset_erase(&ch->members, (uint32_t)out);
+    fr_idset_insert(&ch->members, (uint32_t)in);
+    return 1;
 }
 
 static int registering(const fr_hub* h) { return !(h->cfg.flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION); }
 
-static void lane_add(fr_hub* h, uint32_t id) {
-    fr_lane* L = &h->lane;
-    fr_ctx* c = &h->ctx[id];
-    lane_link(h, &L->frames, id, &K_FRAME, &TH_FRAME(L->thread), FR_FRAME_TOP);
-    if (c->exinfo) lane_link(h, &L->exinfos, id, &K_EXINFO, &TH_EXINFO(L->thread), L->orig_exinfo);
-    if (c->gcframe != h->base_gcframe) lane_link(h, &L->gcframes, id, &K_GCFRAME, &TH_GCFRAME(L->thread), L->orig_gcframe);
-}
-
-static void lane_remove(fr_hub* h, uint32_t id) {
-    fr_lane* L = &h->lane;
-    fr_ctx* c = &h->ctx[id];
-    lane_unlink(h, &L->frames, id, &K_FRAME, &TH_FRAME(L->thread), FR_FRAME_TOP, FR_FRAME_TOP);
-    if (c->exinfo) lane_unlink(h, &L->exinfos, id, &K_EXINFO, &TH_EXINFO(L->thread), L->orig_exinfo, NULL);
-    if (c->gcframe != h->base_gcframe) lane_unlink(h, &L->gcframes, id, &K_GCFRAME, &TH_GCFRAME(L->thread), L->orig_gcframe, h->base_gcframe);
+/* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1), list by list. */
+static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
+    for (int k = 0; k < FR_LISTS; k++) {
+        int adding = in >= 0 && has_list(h, &h->ctx[in], k);
+        int removing = out >= 0 && has_list(h, &h->ctx[out], k);
+        if (adding && removing) {
+            if (!chain_replace(h, k, out, in)) { chain_erase(h, k, out); chain_insert(h, k, in); }
+        } else if (adding) {
+            chain_insert(h, k, in);
+        } else if (removing) {
+            chain_erase(h, k, out);
+        }
+    }
 }
 
 /* Give back the slot of a context that exited, once we are no longer on its stack. */
@@ -114,11 +155,12 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, 0, h->base_gcframe) : NULL;
         c->state = FR_CTX_SUSPENDED;
         if (c->exinfo) h->in_handler++;
-        if (registering(h)) lane_add(h, from);
     }
 
+    if (registering(h))
+        lane_exchange(h, exiting ? -1 : (int32_t)from, t->state == FR_CTX_SUSPENDED ? (int32_t)target : -1);
+
     if (t->state == FR_CTX_SUSPENDED) {
-        if (registering(h)) lane_remove(h, target);
         if (t->exinfo) h->in_handler--;
         TH_FRAME(th) = t->frame;
         TH_EXINFO(th) = t->exinfo;
@@ -137,10 +179,24 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     reap(h);
 }
 
-void fr_switch(fr_hub* h, uint32_t target, int exiting) {
-    /* We are preemptive here, inside the JIT's InlinedCallFrame. The callback re-enters cooperative mode
-     * (waiting out a GC in progress) and calls fr_switch_core. */
+int fr_switch(fr_hub* h, uint32_t target, int exiting) {
+    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list).
+     * Misuse check: another *active* InlinedCallFrame further down means managed code called native code
+     * that called back into managed code that is now switching. Suspending native frames of unknown code
+     * (locks held, thread-affine state, a caller expecting a prompt return) is refused; only this thread
+     * writes its own Frame list, so reading it here is safe.
+     * Not while an exception is being dispatched on this context (ExceptionTracker set): the runtime's
+     * managed dispatcher calls filter funclets through a P/Invoke of its own, so an active outer
+     * InlinedCallFrame is normal there, and switching inside a filter is supported (the GC stress suite
+     * does it). A native callback inside a catch/finally/filter is therefore not detected. */
+    if (TH_EXINFO(h->thread) == NULL) {
+        for (char* n = FR_AT(TH_FRAME(h->thread), fr_rt.frame_next); n != FR_FRAME_TOP; n = FR_AT(n, fr_rt.frame_next)) {
+            if (*(uintptr_t*)n == fr_rt.icf_identifier && FR_AT(n, fr_rt.icf_caller_ra) != NULL) return FR_E_STATE;
+        }
+    }
+    /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
     h->cfg.switch_callback(h, target, exiting);
+    return FR_OK;
 }
 
 void fr_fiber_start(fr_hub* h) {
@@ -181,7 +237,7 @@ void fr_context_abandon(fr_hub* h, uint32_t id) {
     if (id >= h->capacity) return;
     fr_ctx* c = &h->ctx[id];
     if (c->state == FR_CTX_SUSPENDED) {
-        if (registering(h)) lane_remove(h, id);
+        if (registering(h)) lane_exchange(h, -1, (int32_t)id);
         if (c->exinfo) h->in_handler--;
     }
     if (c->state == FR_CTX_SUSPENDED || c->state == FR_CTX_NEW) fr_arena_give_back(h, id);
@@ -207,6 +263,12 @@ void fr_identity_park(fr_hub* h, void* clr_thread) {
         L->orig_frame = TH_FRAME(t);
         L->orig_exinfo = TH_EXINFO(t);
         L->orig_gcframe = TH_GCFRAME(t);
+        L->chain[FR_LIST_FRAMES].head_slot = &TH_FRAME(t);
+        L->chain[FR_LIST_FRAMES].end = FR_FRAME_TOP;
+        L->chain[FR_LIST_EXINFOS].head_slot = &TH_EXINFO(t);
+        L->chain[FR_LIST_EXINFOS].end = L->orig_exinfo;
+        L->chain[FR_LIST_GCFRAMES].head_slot = &TH_GCFRAME(t);
+        L->chain[FR_LIST_GCFRAMES].end = L->orig_gcframe;
         /* From now on the GC sees this thread's stack as the suspended contexts (none yet). Its own
          * frames (the managed identity entry) hold no references. */
         TH_FRAME(t) = FR_FRAME_TOP;
@@ -264,9 +326,7 @@ static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
 }
 
 static void destroy(fr_hub* h) {
-    fr_idset_free(&h->lane.frames);
-    fr_idset_free(&h->lane.exinfos);
-    fr_idset_free(&h->lane.gcframes);
+    for (int k = 0; k < FR_LISTS; k++) fr_idset_free(&h->lane.chain[k].members);
     fr_arena_release(h);
     free(h->ctx);
     pthread_mutex_destroy(&h->mu);
@@ -299,8 +359,12 @@ int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errl
     pthread_cond_init(&h->cv, NULL);
     int rc;
     h->ctx = calloc((size_t)h->capacity + 1, sizeof(fr_ctx));
-    if (!h->ctx || fr_idset_init(&h->lane.frames, h->capacity + 1) || fr_idset_init(&h->lane.exinfos, h->capacity + 1) ||
-        fr_idset_init(&h->lane.gcframes, h->capacity + 1)) {
+    int ok = h->ctx != NULL;
+    for (int k = 0; k < FR_LISTS && ok; k++) {
+        ok = fr_idset_init(&h->lane.chain[k].members, h->capacity + 1) == FR_OK;
+        h->lane.chain[k].first = h->lane.chain[k].last = -1;
+    }
+    if (!ok) {
         fr_set_err(err, errlen, "out of memory for %u contexts", h->capacity);
         destroy(h);
         return FR_E_NOMEM;
@@ -355,7 +419,7 @@ uint32_t fr_hub_current(const fr_hub* h) { return h->current; }
 void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->switches = h->switches;
     s->live_contexts = h->live;
-    s->registered = h->lane.frames.count;
+    s->registered = h->lane.chain[FR_LIST_FRAMES].members.count;
     s->suspended_in_handler = h->in_handler;
     s->slots_touched = h->bump;
     s->warm_free = h->warm_len;

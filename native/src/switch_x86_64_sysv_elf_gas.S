@@ -4,7 +4,7 @@
  * fr_swap(void** save_sp, void* new_sp)
  *   Saves the callee-saved state of the running context on its own stack, stores the resulting stack
  *   pointer in *save_sp, loads new_sp and restores the same state from there, then returns into the
- *   other context. Everything the ABI lets a callee clobber is already dead at the call site, so only
+ *   other context. Uses rax/rdx as scratch (caller-saved). Everything the ABI lets a callee clobber is already dead at the call site, so only
  *   the callee-saved registers, MXCSR's control bits and the x87 control word travel.
  *
  *   Saved context, growing down from the return address (offsets from the saved stack pointer):
@@ -44,13 +44,20 @@ fr_swap:
     subq    $8, %rsp
     stmxcsr (%rsp)                  /* SSE control/status (rounding mode, exception masks) */
     fnstcw  4(%rsp)                 /* x87 control word (precision, rounding) */
+    movl    (%rsp), %eax            /* keep the current values to compare with the other context's */
+    movzwl  4(%rsp), %edx
 
     movq    %rsp, (%rdi)            /* *save_sp = our stack pointer */
     movq    %rsi, %rsp              /* switch stacks */
 
+    /* ldmxcsr and fldcw are microcoded and slow; contexts almost never differ here, so load only on change */
+    cmpl    (%rsp), %eax
+    je      1f
     ldmxcsr (%rsp)
+1:  cmpw    4(%rsp), %dx
+    je      2f
     fldcw   4(%rsp)
-    addq    $8, %rsp
+2:  addq    $8, %rsp
     popq    %r15
     popq    %r14
     popq    %r13

@@ -152,6 +152,7 @@ public class Greenlet
         return _hub.Transfer(current, this, null, exception);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     private Greenlet CheckTarget()
     {
         _hub.CheckThread();
@@ -181,6 +182,13 @@ public class Greenlet
     {
         _state = State.Started;
         _everRan = true;
+    }
+
+    internal void MarkNotStarted()
+    {
+        _state = State.NotStarted;
+        _everRan = false;
+        Slot = -1;
     }
 
     internal void MarkDead()

@@ -36,12 +36,17 @@ public sealed unsafe class Hub
     private object? _mainResult;
     private ExceptionDispatchInfo? _mainError;
     private string? _startError;
+    private ExecutionContext? _defaultExecutionContext;
 
     // The value or exception in flight between the greenlet switching away and the one resuming.
     private object? _transferValue;
     private Exception? _transferError;
 
-    internal Greenlet CurrentGreenlet = null!;
+    // The running greenlet, as its slot (the root's is MaxFibers): an int store per switch instead of a
+    // reference store with its GC write barrier.
+    private int _currentSlot;
+
+    internal Greenlet CurrentGreenlet => _bySlot[_currentSlot]!;
 
     private Hub(HubOptions options, Func<object?> main)
     {
@@ -179,9 +184,13 @@ public sealed unsafe class Hub
             return;
         }
         _threadId = Environment.CurrentManagedThreadId;
-        _bySlot = new Greenlet?[_options.MaxFibers];
-        _root = Greenlet.CreateRoot(this, (int)(uint)_options.MaxFibers);
-        CurrentGreenlet = _root;
+        // a fresh native thread has no execution context: Capture gives the runtime's default one, which
+        // stands for "no AsyncLocal values" when a greenlet saved none
+        _defaultExecutionContext = ExecutionContext.Capture();
+        _bySlot = new Greenlet?[_options.MaxFibers + 1];
+        _root = Greenlet.CreateRoot(this, _options.MaxFibers);
+        _bySlot[_options.MaxFibers] = _root;
+        _currentSlot = _options.MaxFibers;
         t_current = this;
         try
         {
@@ -206,7 +215,7 @@ public sealed unsafe class Hub
         for (int pass = 0; pass < 3; pass++)
         {
             bool any = false;
-            for (int i = 0; i < _bySlot.Length; i++)
+            for (int i = 0; i < _options.MaxFibers; i++)
             {
                 if (_bySlot[i] is not { } g) continue;
                 any = true;
@@ -222,7 +231,7 @@ public sealed unsafe class Hub
             }
             if (!any) return;
         }
-        for (int i = 0; i < _bySlot.Length; i++)
+        for (int i = 0; i < _options.MaxFibers; i++)
         {
             if (_bySlot[i] is not { } g) continue;
             NativeMethods.fr_context_abandon(_native, (uint)i);
@@ -233,6 +242,7 @@ public sealed unsafe class Hub
 
     // ---- switching -----------------------------------------------------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread()
     {
         if (Environment.CurrentManagedThreadId != _threadId)
@@ -244,10 +254,20 @@ public sealed unsafe class Hub
     /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
     internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
     {
-        if (to.Slot < 0) StartContext(to);
-        _transferValue = value;
-        _transferError = error;
-        SwitchContexts(from, to, exiting: false);
+        bool starting = to.Slot < 0;
+        if (starting) StartContext(to);
+        // both transfer fields are null at rest (TakeTransfer clears them): store only what is there, so the
+        // common switch (no value, no exception) stores no reference
+        if (value is not null) _transferValue = value;
+        if (error is not null) _transferError = error;
+        if (!SwitchContexts(from, to, exiting: false))
+        {
+            _transferValue = null;
+            _transferError = null;
+            if (starting) UnstartContext(to);
+            throw new InvalidOperationException(
+                "Cannot switch greenlets inside a callback from native code: the native frames below it would be suspended. Switch after the native call returns.");
+        }
         return TakeTransfer();
     }
 
@@ -263,13 +283,16 @@ public sealed unsafe class Hub
         return Transfer(from, to, value, error);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private object? TakeTransfer()
     {
         object? value = _transferValue;
-        Exception? error = _transferError;
-        _transferValue = null;
-        _transferError = null;
-        if (error is not null) ExceptionDispatchInfo.Throw(error);
+        if (value is not null) _transferValue = null;
+        if (_transferError is { } error)
+        {
+            _transferError = null;
+            ExceptionDispatchInfo.Throw(error);
+        }
         return value;
     }
 
@@ -287,33 +310,61 @@ public sealed unsafe class Hub
         _bySlot[id] = g;
     }
 
-    private void SwitchContexts(Greenlet from, Greenlet to, bool exiting)
+    private void UnstartContext(Greenlet g)
+    {
+        _bySlot[g.Slot] = null;
+        NativeMethods.fr_context_abandon(_native, (uint)g.Slot);
+        g.MarkNotStarted();
+    }
+
+    /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
+    private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
     {
         Thread thread = _thread!;
         if (!exiting)
         {
-            from.SavedExecutionContext = ThreadFields.ExecutionContext(thread);
-            from.SavedSynchronizationContext = ThreadFields.SynchronizationContext(thread);
+            // stores only when changed: a reference store costs a GC write barrier
+            ExecutionContext? ec = ThreadFields.ExecutionContext(thread);
+            if (!ReferenceEquals(from.SavedExecutionContext, ec)) from.SavedExecutionContext = ec;
+            SynchronizationContext? sc = ThreadFields.SynchronizationContext(thread);
+            if (!ReferenceEquals(from.SavedSynchronizationContext, sc)) from.SavedSynchronizationContext = sc;
         }
-        CurrentGreenlet = to;
-        NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        int fromSlot = _currentSlot;
+        _currentSlot = to.Slot;
+        if (NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0) != NativeMethods.Ok)
+        {
+            _currentSlot = fromSlot;
+            return false;
+        }
         // resumed: `from` is running again
-        ThreadFields.ExecutionContext(thread) = from.SavedExecutionContext;
-        ThreadFields.SynchronizationContext(thread) = from.SavedSynchronizationContext;
+        RestoreThreadState(from);
+        return true;
+    }
+
+    /// <summary>Puts a resumed greenlet's per-greenlet state back on the thread. A changed execution context goes
+    /// through <see cref="ExecutionContext.Restore"/> so AsyncLocal change notifications fire (CultureInfo's
+    /// current cultures, for one, are thread-static caches kept in sync by such a notification); the common case,
+    /// an unchanged context, costs one compare.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RestoreThreadState(Greenlet g)
+    {
+        Thread thread = _thread!;
+        if (!ReferenceEquals(ThreadFields.ExecutionContext(thread), g.SavedExecutionContext))
+            ExecutionContext.Restore(g.SavedExecutionContext ?? _defaultExecutionContext!);
+        ref SynchronizationContext? sc = ref ThreadFields.SynchronizationContext(thread);
+        if (!ReferenceEquals(sc, g.SavedSynchronizationContext)) sc = g.SavedSynchronizationContext;
     }
 
     // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
     // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
+    private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private void RunContext(uint id)
     {
         Greenlet g = CurrentGreenlet;
-        Thread thread = _thread!;
-        ThreadFields.ExecutionContext(thread) = g.SavedExecutionContext;
-        ThreadFields.SynchronizationContext(thread) = g.SavedSynchronizationContext;
+        RestoreThreadState(g);
         object? result = null;
         Exception? error = null;
         try
@@ -346,7 +397,7 @@ public sealed unsafe class Hub
         _transferValue = result;
         _transferError = error;
         SwitchContexts(g, to, exiting: true);
-        Environment.FailFast("FiberRuntime: a finished greenlet was resumed.");
+        Environment.FailFast("FiberRuntime: a finished greenlet was resumed, or its final switch was refused.");
     }
 
     internal NativeMethods.HubStats GetStats()

@@ -7,6 +7,8 @@
 //
 // Usage: FiberRuntime.TestHost <stress|exceptions> [--fibers N] [--rounds R] [--gc-every K] [--depth D]
 //                              [--ring] [--gc-thread] [--unprotected]
+// --gc-every K: the hub forces a compacting gen2 GC every K switches; with --gc-thread an external thread does,
+// paced by the hub's switch count.
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FiberRuntime;
@@ -94,16 +96,26 @@ namespace FiberRuntime.TestHost
             gcThread?.Join();
         }
 
+        /// <summary>Forces compacting GCs from another thread at arbitrary points of the hub's work, one each time the
+        /// hub has made --gc-every more switches: back-to-back GCs would starve the hub thread (it must reach a safe
+        /// point for each, and each walks every suspended stack) and make the run's length a matter of luck.</summary>
         private void ExternalCollector()
         {
             var rnd = new Random(5);
             var hold = new object[64];
+            long seen = -1;
             while (!_stopGcThread)
             {
+                long now = Volatile.Read(ref Switches);
+                if (seen >= 0 && now < seen + Math.Max(1, o.GcEvery))
+                {
+                    Thread.Yield();
+                    continue;
+                }
+                seen = now;
                 for (int i = 0; i < 2000; i++) hold[rnd.Next(64)] = new byte[rnd.Next(16, 400)];
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
                 Interlocked.Increment(ref ExternalGcs);
-                Thread.Yield();
             }
         }
 
@@ -147,7 +159,7 @@ namespace FiberRuntime.TestHost
         private void Yield(int id)
         {
             Switches++;
-            if (o.GcEvery > 0 && Switches % o.GcEvery == 0)
+            if (o.GcEvery > 0 && !o.GcThread && Switches % o.GcEvery == 0)
             {
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
                 ForcedGcs++;

@@ -25,12 +25,12 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         { "server GC, 2 heaps", Stress, ServerGc },
         { "tiered compilation off", Stress, ["DOTNET_TieredCompilation=0"] },
         { "tiny gen0 budget: GCs at natural allocation points", "stress --fibers 1000 --rounds 40 --gc-every 0", ["DOTNET_GCgen0size=0x10000"] },
-        { "an external thread forcing back-to-back compacting GCs", "stress --fibers 1000 --rounds 4 --gc-every 0 --gc-thread", [] },
+        { "an external thread forcing compacting GCs while fibers run", "stress --fibers 1000 --rounds 6 --gc-every 25 --gc-thread", [] },
         { "non-concurrent workstation GC", Stress, ["DOTNET_gcConcurrent=0"] },
         { "switches inside catch, finally and filters", Exceptions, [] },
         { "switches inside handlers, server GC", Exceptions, ServerGc },
         { "switches inside handlers, tiered compilation off", Exceptions, ["DOTNET_TieredCompilation=0"] },
-        { "switches inside handlers, external GC thread", "exceptions --fibers 200 --rounds 10 --gc-every 0 --gc-thread", [] },
+        { "switches inside handlers, external GC thread", "exceptions --fibers 200 --rounds 20 --gc-every 50 --gc-thread", [] },
     };
 
     public static TheoryData<string, string, string[]> NegativeControls => new()

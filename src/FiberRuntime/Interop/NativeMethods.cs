@@ -65,7 +65,7 @@ internal static unsafe partial class NativeMethods
 
     /// <summary>The switch. A normal P/Invoke on purpose: the JIT pushes the InlinedCallFrame that the
     /// suspended context is later found by, and the thread goes preemptive (see fiberrt.h).</summary>
-    [LibraryImport(Lib)] internal static partial void fr_switch(nint hub, uint target, int exiting);
+    [LibraryImport(Lib)] internal static partial int fr_switch(nint hub, uint target, int exiting);
 
     /// <summary>Only from <see cref="Hub"/>'s switch callback: cooperative mode, no GC safe point.</summary>
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_switch_core(nint hub, uint target, int exiting);
