@@ -344,6 +344,49 @@ public class GreenletExceptionTests
         Assert.Equal(["A filter caught nested in A's filter"], log);
     }
 
+    [Fact]
+    public void Throw_IntoAGreenletSuspendedInAnExceptionFilter_FollowsFilterRules()
+    {
+        // An exception escaping a filter is swallowed by the runtime and the filter counts as false,
+        // so the original exception continues its dispatch and escapes to the parent.
+        var log = new List<string>();
+        Hub.Run(() =>
+        {
+            Greenlet root = Greenlet.Current!;
+            var g = new Greenlet(_ =>
+            {
+                try
+                {
+                    ThrowAlpha("original");
+                    return "not reached";
+                }
+                catch (AlphaException) when (Filter())
+                {
+                    return "wrongly caught";
+                }
+
+                bool Filter()
+                {
+                    try
+                    {
+                        root.Switch("in filter");
+                        return true;
+                    }
+                    finally
+                    {
+                        log.Add("filter finally");
+                    }
+                }
+            });
+            Assert.Equal("in filter", g.Switch());
+            var e = Assert.Throws<AlphaException>(() => g.Throw(new BetaException("into the filter")));
+            Assert.Equal("original", e.Message);
+            Assert.True(g.IsDead);
+            HubProbe.AssertHubWorks();
+        });
+        Assert.Equal(["filter finally"], log);
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static string MarkerMethodInsideGreenlet() => Environment.StackTrace;
 

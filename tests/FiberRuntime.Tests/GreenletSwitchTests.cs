@@ -199,8 +199,10 @@ public class GreenletSwitchTests
         Assert.Null(Greenlet.Current);
         Assert.Null(Hub.Current);
         Hub? seenHub = null;
+        int callerThread = Environment.CurrentManagedThreadId;
         Hub.Run(() =>
         {
+            Assert.NotEqual(callerThread, Environment.CurrentManagedThreadId);   // main runs on the hub's own thread
             Hub hub = Hub.Current!;
             seenHub = hub;
             Assert.NotNull(hub);
@@ -381,6 +383,28 @@ public class GreenletSwitchTests
             var g = new Greenlet(arg => $"{arg}ne");
             return (string)g.Switch("do")!;
         }));
+    }
+
+    [Fact]
+    public void HubRun_FromInsideAGreenlet_RunsANestedHub()
+    {
+        string result = Hub.Run(() =>
+        {
+            Hub outer = Hub.Current!;
+            var g = new Greenlet(_ =>
+            {
+                string inner = Hub.Run(() =>
+                {
+                    Assert.NotSame(outer, Hub.Current);
+                    HubProbe.AssertHubWorks();
+                    return "inner";
+                });
+                Assert.Same(outer, Hub.Current);
+                return inner + " then outer g";
+            });
+            return (string)g.Switch()!;
+        });
+        Assert.Equal("inner then outer g", result);
     }
 
     private sealed class MainFailure(string message) : Exception(message);
