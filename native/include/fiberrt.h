@@ -151,6 +151,9 @@ typedef struct fr_hub_stats {
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 
+/* How many pages of a slot's stack are resident in memory (mincore), for tests and diagnostics. */
+FR_API int64_t fr_context_resident_pages(const fr_hub* hub, uint32_t id);
+
 /* Lowest and highest address of a slot's usable stack (above its guard page). */
 FR_API int fr_context_stack_range(const fr_hub* hub, uint32_t id, void** lo, void** hi);
 

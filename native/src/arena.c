@@ -93,3 +93,18 @@ int fr_context_stack_range(const fr_hub* h, uint32_t id, void** lo, void** hi) {
     *hi = slot_lo(h, id) + h->cfg.stack_size;
     return FR_OK;
 }
+
+int64_t fr_context_resident_pages(const fr_hub* h, uint32_t id) {
+    if (!h || id >= h->capacity || !h->ctx[id].committed) return h && id < h->capacity ? 0 : FR_E_INVAL;
+    size_t pg = page_size(), len = h->cfg.stack_size - pg;
+    size_t n = len / pg;
+    unsigned char* vec = malloc(n);
+    if (!vec) return FR_E_NOMEM;
+    int64_t resident = FR_E_INVAL;
+    if (mincore(slot_lo(h, id) + pg, len, vec) == 0) {
+        resident = 0;
+        for (size_t i = 0; i < n; i++) resident += vec[i] & 1;
+    }
+    free(vec);
+    return resident;
+}

@@ -178,6 +178,19 @@ int fr_contract_load(char* err, size_t errlen) {
     for (size_t i = 0; i < sizeof need / sizeof *need; i++)
         if (need[i].v < 0) { fr_set_err(err, errlen, "the runtime contract descriptor has no %s", need[i].name); rc = FR_E_RUNTIME; goto out; }
     if ((uint32_t)ts_index >= d->pointer_count) { fr_set_err(err, errlen, "descriptor ThreadStore index %ld out of range", ts_index); rc = FR_E_RUNTIME; goto out; }
+    {
+        /* TEST ONLY: FIBERRT_TEST_PERTURB=<Field>:<delta> shifts one descriptor offset, so the test suite can show
+         * that start-up verification refuses a layout that does not match the running runtime. */
+        const char* perturb = getenv("FIBERRT_TEST_PERTURB");
+        char field[32];
+        long delta;
+        if (perturb && sscanf(perturb, "%31[^:]:%ld", field, &delta) == 2) {
+            if (!strcmp(field, "Frame")) fr_rt.thread_frame += delta;
+            else if (!strcmp(field, "PreemptiveGCDisabled")) fr_rt.thread_pgc_disabled += delta;
+            else if (!strcmp(field, "ExceptionTracker")) fr_rt.thread_exception_tracker += delta;
+            else if (!strcmp(field, "CallerReturnAddress")) fr_rt.icf_caller_ra += delta;
+        }
+    }
     fr_rt.icf_identifier = (uintptr_t)icf_id;
     fr_rt.threadstore_global = (void**)d->pointers[ts_index];
     fr_rt.loaded = 1;

@@ -13,6 +13,11 @@ namespace FiberRuntime;
 /// which the parent receives as a value.</para>
 /// <para>Greenlets must be created and used on a hub thread (inside <see cref="Hub.Run(Action, HubOptions?)"/>);
 /// using one from another OS thread throws <see cref="InvalidOperationException"/>.</para>
+/// <para>A greenlet takes its creator's <see cref="ExecutionContext"/> (AsyncLocal values, culture) and
+/// <see cref="SynchronizationContext"/> when it is constructed; from then on both are its own: changes it makes are
+/// not seen by other greenlets, and theirs are not seen by it.</para>
+/// <para>A parent that never ran is started by its child's end, with the child's result as its run's argument; a
+/// <see cref="GreenletExit"/> that ends the child is such a result, as in greenlet.</para>
 /// </remarks>
 [DebuggerDisplay("{DebuggerState,nq}")]
 public class Greenlet
@@ -106,7 +111,8 @@ public class Greenlet
     /// <summary>True once the greenlet's run has ended (or it was killed before it started).</summary>
     public bool IsDead => _state == State.Dead;
 
-    /// <summary>True once the greenlet has begun running (it stays true after it ends).</summary>
+    /// <summary>True once the greenlet's run has begun (it stays true after it ends). A greenlet killed before its
+    /// run began (by <see cref="Throw"/>, or by an exception delivered to it as a parent that never ran) stays false.</summary>
     public bool IsStarted => _everRan;
 
     /// <summary>The greenlet's body; the default runs the delegate given to the constructor.</summary>
@@ -178,11 +184,9 @@ public class Greenlet
 
     internal object? InvokeRun(object? argument) => Run(argument);
 
-    internal void MarkStarted()
-    {
-        _state = State.Started;
-        _everRan = true;
-    }
+    internal void MarkStarted() => _state = State.Started;
+
+    internal void MarkRan() => _everRan = true;
 
     internal void MarkNotStarted()
     {

@@ -42,9 +42,11 @@ public sealed unsafe class Hub
     private object? _transferValue;
     private Exception? _transferError;
 
-    // The running greenlet, as its slot (the root's is MaxFibers): an int store per switch instead of a
-    // reference store with its GC write barrier.
+    // The running greenlet, as its slot (the root's is _rootSlot, the hub's own stack): an int store per switch
+    // instead of a reference store with its GC write barrier.
     private int _currentSlot;
+    private int _rootSlot;
+    private int _live;      // started, not yet dead greenlets (the root excluded), at most MaxFibers
 
     internal Greenlet CurrentGreenlet => _bySlot[_currentSlot]!;
 
@@ -102,7 +104,9 @@ public sealed unsafe class Hub
         {
             var cfg = new NativeMethods.HubConfig
             {
-                Capacity = (uint)_options.MaxFibers,
+                // one slot more than MaxFibers: a greenlet that ends into a parent that never ran must start that
+                // parent while still standing on its own stack, so it briefly needs a slot beyond its own
+                Capacity = (uint)_options.MaxFibers + 1,
                 Flags = _options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0,
                 StackSize = HubOptions.RoundToPage(_options.StackSize),
                 HubStackSize = HubOptions.RoundToPage(_options.HubStackSize),
@@ -187,10 +191,11 @@ public sealed unsafe class Hub
         // a fresh native thread has no execution context: Capture gives the runtime's default one, which
         // stands for "no AsyncLocal values" when a greenlet saved none
         _defaultExecutionContext = ExecutionContext.Capture();
-        _bySlot = new Greenlet?[_options.MaxFibers + 1];
-        _root = Greenlet.CreateRoot(this, _options.MaxFibers);
-        _bySlot[_options.MaxFibers] = _root;
-        _currentSlot = _options.MaxFibers;
+        _rootSlot = _options.MaxFibers + 1;
+        _bySlot = new Greenlet?[_rootSlot + 1];
+        _root = Greenlet.CreateRoot(this, _rootSlot);
+        _bySlot[_rootSlot] = _root;
+        _currentSlot = _rootSlot;
         t_current = this;
         try
         {
@@ -215,7 +220,7 @@ public sealed unsafe class Hub
         for (int pass = 0; pass < 3; pass++)
         {
             bool any = false;
-            for (int i = 0; i < _options.MaxFibers; i++)
+            for (int i = 0; i < _rootSlot; i++)
             {
                 if (_bySlot[i] is not { } g) continue;
                 any = true;
@@ -231,12 +236,13 @@ public sealed unsafe class Hub
             }
             if (!any) return;
         }
-        for (int i = 0; i < _options.MaxFibers; i++)
+        for (int i = 0; i < _rootSlot; i++)
         {
             if (_bySlot[i] is not { } g) continue;
             NativeMethods.fr_context_abandon(_native, (uint)i);
             g.MarkDead();
             _bySlot[i] = null;
+            _live--;
         }
     }
 
@@ -298,6 +304,8 @@ public sealed unsafe class Hub
 
     private void StartContext(Greenlet g)
     {
+        if (_live >= _options.MaxFibers)
+            throw new InvalidOperationException($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).");
         int id = NativeMethods.fr_context_new(_native);
         if (id < 0)
         {
@@ -308,10 +316,12 @@ public sealed unsafe class Hub
         g.Slot = id;
         g.MarkStarted();
         _bySlot[id] = g;
+        _live++;
     }
 
     private void UnstartContext(Greenlet g)
     {
+        _live--;
         _bySlot[g.Slot] = null;
         NativeMethods.fr_context_abandon(_native, (uint)g.Slot);
         g.MarkNotStarted();
@@ -369,7 +379,9 @@ public sealed unsafe class Hub
         Exception? error = null;
         try
         {
-            result = g.InvokeRun(TakeTransfer());
+            object? argument = TakeTransfer();
+            g.MarkRan();
+            result = g.InvokeRun(argument);
         }
         catch (GreenletExit exit)
         {
@@ -381,6 +393,7 @@ public sealed unsafe class Hub
         }
         _bySlot[id] = null;
         g.MarkDead();
+        _live--;        // its slot is given back once we are off its stack; the spare slot covers the gap
         Greenlet to = g.LiveParent();
         if (to.Slot < 0)
         {
@@ -406,6 +419,8 @@ public sealed unsafe class Hub
         NativeMethods.fr_hub_get_stats(_native, &s);
         return s;
     }
+
+    internal long GetResidentStackPages(int slot) => NativeMethods.fr_context_resident_pages(_native, (uint)slot);
 
     internal (nint Lo, nint Hi) GetStackRange(int slot)
     {

@@ -5,7 +5,8 @@
 // A broken protection usually does not get that far: the process dies in the GC or with an access violation,
 // or control flow goes astray (fewer rounds completed than fibers x rounds), which is also CORRUPTION.
 //
-// Usage: FiberRuntime.TestHost <stress|exceptions> [--fibers N] [--rounds R] [--gc-every K] [--depth D]
+// Usage: FiberRuntime.TestHost smoke | overflow
+//        FiberRuntime.TestHost <stress|exceptions> [--fibers N] [--rounds R] [--gc-every K] [--depth D]
 //                              [--ring] [--gc-thread] [--unprotected]
 // --gc-every K: the hub forces a compacting gen2 GC every K switches; with --gc-thread an external thread does,
 // paced by the hub's switch count.
@@ -13,6 +14,27 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using FiberRuntime;
 using FiberRuntime.TestHost;
+
+switch (args.FirstOrDefault())
+{
+    case "smoke":
+        // one greenlet round trip; used with a perturbed runtime layout to check start-up refusal
+        try
+        {
+            Console.WriteLine("result " + Hub.Run(() => new Greenlet(x => (int)x! + 1).Switch(41)));
+            return 0;
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            Console.WriteLine("REFUSED: " + e.Message);
+            return 4;
+        }
+    case "overflow":
+        // unbounded recursion on a fiber: must hit the slot's guard page and die as a stack overflow
+        Hub.Run(() => new Greenlet(() => Console.WriteLine(Recursion.Deep(0))).Switch());
+        Console.WriteLine("UNREACHABLE: the recursion returned");
+        return 0;
+}
 
 var o = Options.Parse(args);
 Console.WriteLine($"scenario={o.Scenario} fibers={o.Fibers} rounds={o.Rounds} gcEvery={o.GcEvery} depth={o.Depth} ring={o.Ring} " +
@@ -37,6 +59,17 @@ return 3;
 
 namespace FiberRuntime.TestHost
 {
+    internal static class Recursion
+    {
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static long Deep(long n)
+        {
+            Span<byte> pad = stackalloc byte[512];
+            pad[(int)(n & 511)] = (byte)n;
+            return n > long.MaxValue - 2 ? n : Deep(n + 1) + pad[0];
+        }
+    }
+
     internal sealed record Options(string Scenario, int Fibers, int Rounds, int GcEvery, int Depth, bool Ring, bool GcThread, bool Unprotected)
     {
         public static Options Parse(string[] args)

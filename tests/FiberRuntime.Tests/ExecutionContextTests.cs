@@ -230,7 +230,7 @@ public class ExecutionContextTests
 
     // CultureInfo.CurrentCulture lives in an AsyncLocal whose change handler refreshes a [ThreadStatic] cache;
     // the runtime runs such handlers whenever a thread's ExecutionContext changes (ThreadContextChanged = true).
-    [Fact(Skip = "BUG: a greenlet switch replaces the thread's ExecutionContext without raising AsyncLocal change notifications, so CultureInfo.CurrentCulture set in one greenlet leaks into the others")]
+    [Fact]
     public void CurrentCulture_SetInOneGreenlet_IsNotSeenInAnother()
     {
         var log = new List<string>();
@@ -262,7 +262,7 @@ public class ExecutionContextTests
             log);
     }
 
-    [Fact(Skip = "BUG: a greenlet switch replaces the thread's ExecutionContext without raising AsyncLocal change notifications (ThreadContextChanged = true), unlike every other ExecutionContext change on a thread")]
+    [Fact]
     public void AsyncLocalChangeHandler_IsNotifiedWhenASwitchChangesItsValue()
     {
         var log = new List<string>();

@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace FiberRuntime.Tests;
@@ -52,28 +51,5 @@ public sealed unsafe partial class MisuseDetectionTests
         Assert.True(s_refusals > 0);
         Assert.Contains("callback from native code", s_message);
         Assert.Equal(["sorted 1,3,5,9", "other ran"], log);
-    }
-
-    [Fact]
-    public void CurrentCulture_is_per_greenlet()
-    {
-        // (the repo runs in globalization-invariant mode: a modified clone of the invariant culture stands in)
-        var comma = (CultureInfo)CultureInfo.InvariantCulture.Clone();
-        comma.NumberFormat.NumberDecimalSeparator = ",";
-        var seen = new List<string>();
-        Hub.Run(() =>
-        {
-            CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
-            var a = new Greenlet(() =>
-            {
-                CultureInfo.CurrentCulture = comma;
-                Greenlet.Current!.Parent!.Switch();
-                seen.Add("a:" + 1.5.ToString(CultureInfo.CurrentCulture));
-            });
-            a.Switch();
-            seen.Add("root:" + 1.5.ToString(CultureInfo.CurrentCulture));
-            a.Switch();
-        });
-        Assert.Equal(["root:1.5", "a:1,5"], seen);
     }
 }

@@ -58,9 +58,8 @@ internal static unsafe class RuntimeContract
             throw Refuse($"No fiber context switch exists for {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture} yet");
         if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET ", StringComparison.Ordinal) || RuntimeFeature.IsDynamicCodeSupported == false)
             throw Refuse("FiberRuntime needs the CoreCLR runtime (not Mono or NativeAOT)");
-        Version v = Environment.Version;
-        if (!VerifiedRuntimeVersions.Contains(v) && Environment.GetEnvironmentVariable(AllowUnverifiedVariable) != "1")
-            throw Refuse($"FiberRuntime has not been verified on .NET runtime {v} (set {AllowUnverifiedVariable}=1 to run its start-up layout checks on it anyway)");
+        if (CheckRuntimeVersion(Environment.Version, Environment.GetEnvironmentVariable(AllowUnverifiedVariable)) is { } versionProblem)
+            throw Refuse(versionProblem);
         if (IsSet("DOTNET_gcConservative") || IsSet("COMPlus_gcConservative"))
             throw Refuse("Conservative GC (DOTNET_gcConservative) scans thread stacks by address range and cannot see fiber stacks");
 
@@ -95,6 +94,12 @@ internal static unsafe class RuntimeContract
         thread.Join();
         if (failure is not null) throw Refuse(failure);
     }
+
+    /// <summary>The version gate: null when <paramref name="version"/> may run, else why not.</summary>
+    internal static string? CheckRuntimeVersion(Version version, string? allowUnverified) =>
+        VerifiedRuntimeVersions.Contains(version) || allowUnverified == "1"
+            ? null
+            : $"FiberRuntime has not been verified on .NET runtime {version} (set {AllowUnverifiedVariable}=1 to run its start-up layout checks on it anyway)";
 
     private static bool IsSet(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } s && s != "0";
 
