@@ -34,6 +34,18 @@ public class Greenlet
     internal ExecutionContext? SavedExecutionContext;
     internal SynchronizationContext? SavedSynchronizationContext;
 
+    // The hub's waiting protocol (Hub.Loop.cs): the current wait's token, whether its wake-up is queued, and what
+    // it waits for (for diagnostics and the would-block-forever message).
+    internal int WaitToken;
+    internal bool WakePending;
+    internal string? WaitReason;
+    private Scheduling.WaitNode? _waitNode;
+    private Scheduling.WakeTimer? _wakeTimer;
+
+    internal Scheduling.WaitNode WaitNode => _waitNode ??= new Scheduling.WaitNode(this);
+
+    internal Scheduling.WakeTimer WakeTimer => _wakeTimer ??= new Scheduling.WakeTimer(this);
+
     /// <summary>Creates a greenlet that will run <paramref name="run"/>; its argument is the value of the first
     /// <see cref="Switch"/> to it and its return value goes to <paramref name="parent"/>.</summary>
     /// <param name="run">The greenlet's body.</param>
@@ -72,7 +84,18 @@ public class Greenlet
         SavedSynchronizationContext = Interop.ThreadFields.SynchronizationContext(thread);
     }
 
-    private Greenlet(Hub hub, int rootSlot)
+    /// <summary>For greenlets the runtime creates on a given hub, possibly from another thread (spawned fibers,
+    /// the hub loop). Takes the calling thread's execution context, as <see cref="Task.Run(Action)"/> does.</summary>
+    private protected Greenlet(Hub hub, Greenlet? parent)
+    {
+        _hub = hub;
+        _parent = parent;
+        Thread thread = Thread.CurrentThread;
+        SavedExecutionContext = Interop.ThreadFields.ExecutionContext(thread);
+        SavedSynchronizationContext = Interop.ThreadFields.SynchronizationContext(thread);
+    }
+
+    private protected Greenlet(Hub hub, int rootSlot)
     {
         _hub = hub;
         Slot = rootSlot;
@@ -80,7 +103,7 @@ public class Greenlet
         _everRan = true;
     }
 
-    internal static Greenlet CreateRoot(Hub hub, int rootSlot) => new(hub, rootSlot);
+    internal static Greenlet CreateRoot(Hub hub, int rootSlot) => new Fiber(hub, rootSlot);
 
     /// <summary>The greenlet running on the calling thread, or <see langword="null"/> when the thread is not a hub.</summary>
     public static Greenlet? Current => Hub.Current?.CurrentGreenlet;
@@ -106,7 +129,11 @@ public class Greenlet
         }
     }
 
-    internal Greenlet? ParentUnchecked { set => _parent = value; }
+    internal Greenlet? ParentUnchecked
+    {
+        get => _parent;
+        set => _parent = value;
+    }
 
     /// <summary>True once the greenlet's run has ended (or it was killed before it started).</summary>
     public bool IsDead => _state == State.Dead;
@@ -194,6 +221,11 @@ public class Greenlet
         _everRan = false;
         Slot = -1;
     }
+
+    /// <summary>Ends a greenlet that never started, without running it.</summary>
+    internal void MarkDeadUnstarted() => _state = State.Dead;
+
+    internal bool IsNotStarted => _state == State.NotStarted;
 
     internal void MarkDead()
     {

@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using FiberRuntime.Interop;
+using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
 
@@ -21,7 +22,7 @@ namespace FiberRuntime;
 /// <see cref="Monitor"/> ownership — a <c>lock</c> held across a switch can be entered by another greenlet of the
 /// same hub, so never switch while holding one.</para>
 /// </remarks>
-public sealed unsafe class Hub
+public sealed unsafe partial class Hub
 {
     [ThreadStatic] private static Hub? t_current;
 
@@ -196,6 +197,7 @@ public sealed unsafe class Hub
         _root = Greenlet.CreateRoot(this, _rootSlot);
         _bySlot[_rootSlot] = _root;
         _currentSlot = _rootSlot;
+        _reactor = new Reactor();
         t_current = this;
         try
         {
@@ -209,6 +211,7 @@ public sealed unsafe class Hub
         {
             FinishRemaining();
             NativeMethods.fr_hub_detach(native);
+            _reactor.Dispose();
             t_current = null;
         }
     }

@@ -1,0 +1,445 @@
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using FiberRuntime.Scheduling;
+
+namespace FiberRuntime;
+
+/// <summary>
+/// A scheduled greenlet (gevent's <c>Greenlet</c>): spawned onto a hub, run by its loop, its result or exception
+/// kept on the fiber. Blocking calls inside it (<see cref="Sleep(TimeSpan)"/>, <see cref="Join"/>, queues,
+/// events, sockets) suspend only the fiber.
+/// </summary>
+/// <remarks>
+/// From a thread that is not a hub (for example <c>Main</c>), <see cref="Spawn(Action)"/> runs the fiber on
+/// <see cref="Hub.Default"/>, and <see cref="Join"/> / <see cref="Get"/> block the calling thread until it is done.
+/// An exception that ends a fiber is stored (<see cref="Exception"/>), reported once through
+/// <see cref="Hub.UnhandledFiberException"/> (standard error when nobody listens), and never crashes the process;
+/// <see cref="GreenletExit"/> ends a fiber successfully.
+/// </remarks>
+[DebuggerDisplay("{ToString(),nq}")]
+public class Fiber : Greenlet
+{
+    private enum Status { Pending, Running, Succeeded, Failed }
+
+    private static int s_nextId;
+
+    private readonly Func<object?>? _body;
+    private volatile Status _status;
+    private object? _value;
+    private Exception? _exception;
+    private WaitQueue? _joiners;
+    private List<(Action<Fiber> Callback, int Kind)>? _links;
+    private ManualResetEventSlim? _done;
+
+    /// <summary>A number that identifies the fiber in diagnostics.</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_nextId);
+
+    internal Fiber(Hub hub, Func<object?> body) : base(hub, (Greenlet?)null)
+    {
+        _body = body;
+    }
+
+    /// <summary>The root fiber of a hub: the greenlet <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs on.</summary>
+    internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
+    {
+        _status = Status.Running;
+    }
+
+    /// <summary>The fiber running on the calling thread, or <see langword="null"/> outside fibers.</summary>
+    public static new Fiber? Current => Greenlet.Current as Fiber;
+
+    /// <summary>True once the fiber has finished, successfully or not (gevent's <c>ready()</c>).</summary>
+    public bool IsReady => _status >= Status.Succeeded;
+
+    /// <summary>True once the fiber has finished without an exception (<see cref="GreenletExit"/> counts as success).</summary>
+    public bool IsSuccessful => _status == Status.Succeeded;
+
+    /// <summary>The exception that ended the fiber, or <see langword="null"/>.</summary>
+    public Exception? Exception => _status == Status.Failed ? _exception : null;
+
+    /// <summary>The fiber's result as an object (null for an <see cref="Action"/> body, or before it finished).</summary>
+    internal object? BoxedValue => _value;
+
+    /// <inheritdoc />
+    public override string ToString() => $"Fiber #{Id} ({_status.ToString().ToLowerInvariant()})";
+
+    // ---- spawning -----------------------------------------------------------------------------------------
+
+    /// <summary>Starts <paramref name="action"/> in a new fiber (gevent's <c>spawn</c>) on the calling thread's hub,
+    /// or on <see cref="Hub.Default"/> when the caller is not a hub thread. It runs when the hub gets to it.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    public static Fiber Spawn(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return Start(new Fiber(Hub.ForCaller, () => { action(); return null; }), null);
+    }
+
+    /// <summary>Starts <paramref name="func"/> in a new fiber whose <see cref="Fiber{T}.Value"/> is its result.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+    public static Fiber<T> Spawn<T>(Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        return (Fiber<T>)Start(new Fiber<T>(Hub.ForCaller, func), null);
+    }
+
+    /// <summary>Starts <paramref name="action"/> in a new fiber after <paramref name="delay"/> (gevent's <c>spawn_later</c>).</summary>
+    public static Fiber SpawnLater(TimeSpan delay, Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Hub.ValidateTimeout(delay, nameof(delay));
+        return Start(new Fiber(Hub.ForCaller, () => { action(); return null; }), delay);
+    }
+
+    /// <summary>Starts <paramref name="func"/> in a new fiber after <paramref name="delay"/>.</summary>
+    public static Fiber<T> SpawnLater<T>(TimeSpan delay, Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        Hub.ValidateTimeout(delay, nameof(delay));
+        return (Fiber<T>)Start(new Fiber<T>(Hub.ForCaller, func), delay);
+    }
+
+    private static Fiber Start(Fiber f, TimeSpan? delay)
+    {
+        Hub hub = f.Hub;
+        if (hub.IsCallerOnHub) f.Schedule(delay);
+        else hub.Post(() => f.Schedule(delay));
+        return f;
+    }
+
+    private sealed class StartTimer(Fiber fiber) : HubTimer
+    {
+        internal override void Fire()
+        {
+            if (fiber.IsNotStarted) fiber.Hub.ScheduleStart(fiber);
+        }
+    }
+
+    private void Schedule(TimeSpan? delay)
+    {
+        ParentUnchecked ??= Hub.LoopGreenlet;
+        if (IsDead) return;                                  // killed before it was scheduled
+        if (delay is { } d && d > TimeSpan.Zero) Hub.StartTimer(new StartTimer(this), d);
+        else Hub.ScheduleStart(this);
+    }
+
+    // ---- running ------------------------------------------------------------------------------------------
+
+    /// <inheritdoc />
+    protected sealed override object? Run(object? argument)
+    {
+        _status = Status.Running;
+        try
+        {
+            Complete(_body!(), null);
+        }
+        catch (GreenletExit)
+        {
+            Complete(null, null);
+        }
+        catch (Exception e)
+        {
+            Complete(null, e);
+            Hub.ReportFiberException(this, e);
+        }
+        return null;
+    }
+
+    private void Complete(object? value, Exception? error)
+    {
+        _value = value;
+        _exception = error;
+        _status = error is null ? Status.Succeeded : Status.Failed;
+        Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
+        _done?.Set();
+        _joiners?.WakeAll(Hub);
+        if (_links is { } links)
+        {
+            _links = null;
+            foreach ((Action<Fiber> cb, int kind) in links) ScheduleLink(cb, kind);
+        }
+    }
+
+    private void ScheduleLink(Action<Fiber> callback, int kind)
+    {
+        if (kind == 1 && !IsSuccessful) return;
+        if (kind == 2 && IsSuccessful) return;
+        Hub.ScheduleCallback(static s => { var (cb, f) = ((Action<Fiber>, Fiber))s!; cb(f); }, (callback, this));
+    }
+
+    // ---- waiting for it -----------------------------------------------------------------------------------
+
+    /// <summary>Waits until the fiber has finished or <paramref name="timeout"/> passed; true if it finished
+    /// (gevent's <c>join</c>). From a fiber it suspends only the caller; from another thread it blocks that thread.</summary>
+    /// <exception cref="InvalidOperationException">A fiber joins itself.</exception>
+    public bool Join(TimeSpan? timeout = null)
+    {
+        Hub.ValidateTimeout(timeout);
+        if (IsReady) return true;
+        Hub hub = Hub;
+        if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
+        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
+        hub.WaitOn(_joiners ??= new WaitQueue(), timeout, $"Fiber.Join({this})");
+        return IsReady;
+    }
+
+    private bool JoinFromAnotherThread(TimeSpan? timeout)
+    {
+        if (_done is null)
+        {
+            var e = new ManualResetEventSlim();
+            if (Interlocked.CompareExchange(ref _done, e, null) is not null) e.Dispose();
+        }
+        if (IsReady) return true;
+        return _done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    /// <summary>Waits for the fiber and returns nothing, rethrowing the exception that ended it (gevent's <c>get</c>).</summary>
+    /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>
+    public void Get(TimeSpan? timeout = null) => GetBoxed(timeout);
+
+    internal object? GetBoxed(TimeSpan? timeout)
+    {
+        if (!Join(timeout)) throw new FiberTimeoutException($"{this} did not finish within {timeout}.");
+        if (_status == Status.Failed) ExceptionDispatchInfo.Throw(_exception!);
+        return _value;
+    }
+
+    // ---- killing ------------------------------------------------------------------------------------------
+
+    /// <summary>Raises <paramref name="exception"/> (default: a <see cref="GreenletExit"/>) in the fiber at its switch
+    /// point (gevent's <c>kill</c>). A fiber that has not started dies without running. With
+    /// <paramref name="block"/>, waits up to <paramref name="timeout"/> for it to finish.</summary>
+    public void Kill(Exception? exception = null, bool block = true, TimeSpan? timeout = null)
+    {
+        Hub.ValidateTimeout(timeout);
+        Hub hub = Hub;
+        if (!hub.IsCallerOnHub)
+        {
+            hub.Post(() => KillOnHub(exception));
+            if (block) Join(timeout);
+            return;
+        }
+        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw exception ?? new GreenletExit();
+        KillOnHub(exception);
+        if (block) Join(timeout);
+    }
+
+    private void KillOnHub(Exception? exception)
+    {
+        if (IsReady || IsDead) return;
+        if (IsNotStarted)
+        {
+            MarkDeadUnstarted();
+            if (exception is null or GreenletExit) Complete(null, null);
+            else Complete(null, exception);
+            return;
+        }
+        Hub.InterruptSoon(this, exception ?? new GreenletExit());
+    }
+
+    // ---- links --------------------------------------------------------------------------------------------
+
+    /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (at once if it has).</summary>
+    public void Link(Action<Fiber> callback) => AddLink(callback, 0);
+
+    /// <summary>Like <see cref="Link"/>, only when the fiber finishes successfully.</summary>
+    public void LinkValue(Action<Fiber> callback) => AddLink(callback, 1);
+
+    /// <summary>Like <see cref="Link"/>, only when the fiber finishes with an exception.</summary>
+    public void LinkException(Action<Fiber> callback) => AddLink(callback, 2);
+
+    /// <summary>Removes a callback added with <see cref="Link"/>, <see cref="LinkValue"/> or <see cref="LinkException"/>.</summary>
+    public void Unlink(Action<Fiber> callback)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        Hub.CheckThread();
+        _links?.RemoveAll(l => l.Callback == callback);
+    }
+
+    private void AddLink(Action<Fiber> callback, int kind)
+    {
+        ArgumentNullException.ThrowIfNull(callback);
+        if (!Hub.IsCallerOnHub)
+        {
+            Hub.Post(() => AddLink(callback, kind));
+            return;
+        }
+        if (IsReady) ScheduleLink(callback, kind);
+        else (_links ??= []).Add((callback, kind));
+    }
+
+    // ---- module-level functions (gevent.sleep, joinall, killall, wait, iwait) ----------------------------
+
+    /// <summary>Suspends the calling fiber for <paramref name="delay"/> (gevent's <c>sleep</c>); <see cref="TimeSpan.Zero"/>
+    /// is <see cref="Yield"/>. On a thread that is not a hub it sleeps the thread.</summary>
+    public static void Sleep(TimeSpan delay)
+    {
+        Hub.ValidateTimeout(delay, nameof(delay));
+        if (Hub.Current is { } hub) hub.SleepFor(delay, "Fiber.Sleep");
+        else Thread.Sleep(delay);
+    }
+
+    /// <summary>Suspends the calling fiber for <paramref name="seconds"/> seconds (gevent's <c>sleep(seconds)</c>).</summary>
+    public static void Sleep(double seconds) => Sleep(TimeSpan.FromSeconds(seconds));
+
+    /// <summary>Lets every other ready fiber run, then continues (gevent's <c>sleep(0)</c>: to the back of the ready queue).</summary>
+    public static void Yield()
+    {
+        if (Hub.Current is { } hub) hub.SleepFor(TimeSpan.Zero, "Fiber.Yield");
+        else Thread.Yield();
+    }
+
+    /// <summary>Waits for every fiber to finish, or for <paramref name="timeout"/>; returns those that finished
+    /// (gevent's <c>joinall</c>).</summary>
+    public static IReadOnlyList<Fiber> JoinAll(IEnumerable<Fiber> fibers, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(fibers);
+        Hub.ValidateTimeout(timeout);
+        Fiber[] all = fibers.ToArray();
+        long deadline = timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? Hub.DueAfter(t) : long.MaxValue;
+        foreach (Fiber f in all)
+        {
+            if (f.IsReady) continue;
+            TimeSpan? left = deadline == long.MaxValue ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Hub.Now) / (double)Stopwatch.Frequency));
+            if (!f.Join(left)) break;
+        }
+        return all.Where(f => f.IsReady).ToList();
+    }
+
+    /// <summary>Kills every fiber (gevent's <c>killall</c>); with <paramref name="block"/>, waits up to
+    /// <paramref name="timeout"/> for them all to finish.</summary>
+    public static void KillAll(IEnumerable<Fiber> fibers, Exception? exception = null, bool block = true, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(fibers);
+        Fiber[] all = fibers.ToArray();
+        foreach (Fiber f in all) f.Kill(exception, block: false);
+        if (block) JoinAll(all, timeout);
+    }
+
+    /// <summary>Waits until <paramref name="count"/> (default: all) of the fibers have finished or
+    /// <paramref name="timeout"/> passed, and returns the finished ones in completion order (gevent's <c>wait</c>).</summary>
+    public static IReadOnlyList<Fiber> Wait(IEnumerable<Fiber> fibers, TimeSpan? timeout = null, int? count = null)
+    {
+        ArgumentNullException.ThrowIfNull(fibers);
+        if (count is < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be non-negative.");
+        Fiber[] all = fibers.ToArray();
+        int want = Math.Min(count ?? all.Length, all.Length);
+        var done = new List<Fiber>(want);
+        foreach (Fiber f in IWait(all, timeout))
+        {
+            done.Add(f);
+            if (done.Count >= want) break;
+        }
+        return done;
+    }
+
+    /// <summary>Yields the fibers as they finish, in completion order, until all have or <paramref name="timeout"/>
+    /// passed (gevent's <c>iwait</c>).</summary>
+    public static IEnumerable<Fiber> IWait(IEnumerable<Fiber> fibers, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(fibers);
+        Hub.ValidateTimeout(timeout);
+        return IWaitIterator(fibers.ToArray(), timeout);
+    }
+
+    private static IEnumerable<Fiber> IWaitIterator(Fiber[] all, TimeSpan? timeout)
+    {
+        if (all.Length == 0) yield break;
+        Hub hub = all[0].Hub;
+        if (!hub.IsCallerOnHub)
+        {
+            // another thread: completion order through a thread-safe queue fed by links
+            var finished = new System.Collections.Concurrent.BlockingCollection<Fiber>();
+            foreach (Fiber f in all) f.Link(finished.Add);
+            using var cts = timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? new CancellationTokenSource(t) : new CancellationTokenSource();
+            for (int i = 0; i < all.Length; i++)
+            {
+                Fiber? next = null;
+                try
+                {
+                    next = finished.Take(cts.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                if (next is null) yield break;
+                yield return next;
+            }
+            yield break;
+        }
+        var order = new FiberQueueOfFinished(hub);
+        foreach (Fiber f in all) f.Link(order.Add);
+        long deadline = timeout is { } d && d != System.Threading.Timeout.InfiniteTimeSpan ? Hub.DueAfter(d) : long.MaxValue;
+        for (int i = 0; i < all.Length; i++)
+        {
+            Fiber? next = order.Take(deadline);
+            if (next is null) yield break;
+            yield return next;
+        }
+    }
+
+    /// <summary>Completion order for <see cref="IWait"/> on a hub.</summary>
+    private sealed class FiberQueueOfFinished(Hub hub)
+    {
+        private readonly Queue<Fiber> _finished = new();
+        private readonly WaitQueue _waiters = new();
+
+        public void Add(Fiber f)
+        {
+            _finished.Enqueue(f);
+            _waiters.WakeOne(hub);
+        }
+
+        public Fiber? Take(long deadline)
+        {
+            while (_finished.Count == 0)
+            {
+                TimeSpan? left = deadline == long.MaxValue ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Hub.Now) / (double)Stopwatch.Frequency));
+                if (left == TimeSpan.Zero) return null;
+                if (ReferenceEquals(hub.WaitOn(_waiters, left, "Fiber.IWait"), WakeTimer.TimedOut) && _finished.Count == 0) return null;
+            }
+            return _finished.Dequeue();
+        }
+    }
+
+    /// <summary>Runs <paramref name="func"/> in the calling fiber with a time limit (gevent's <c>with_timeout</c>):
+    /// if it has not returned after <paramref name="timeout"/>, a <see cref="FiberTimeoutException"/> is raised at
+    /// its current blocking point.</summary>
+    public static T WithTimeout<T>(TimeSpan timeout, Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        using FiberTimeout t = FiberTimeout.Start(timeout);
+        try
+        {
+            return func();
+        }
+        catch (FiberTimeoutException e) when (e.Timeout == t)
+        {
+            throw new FiberTimeoutException($"The operation did not finish within {timeout}.", t);
+        }
+    }
+
+    /// <summary>Runs <paramref name="action"/> in the calling fiber with a time limit (see <see cref="WithTimeout{T}"/>).</summary>
+    public static void WithTimeout(TimeSpan timeout, Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        WithTimeout<object?>(timeout, () => { action(); return null; });
+    }
+}
+
+/// <summary>A fiber that computes a value of type <typeparamref name="T"/> (<see cref="Fiber.Spawn{T}(Func{T})"/>).</summary>
+/// <typeparam name="T">The result type.</typeparam>
+public sealed class Fiber<T> : Fiber
+{
+    internal Fiber(Hub hub, Func<T> func) : base(hub, () => func())
+    {
+    }
+
+    /// <summary>The result once the fiber finished successfully; <c>default</c> before that or after a failure
+    /// (gevent's <c>value</c>).</summary>
+    public T? Value => IsSuccessful && BoxedValue is T v ? v : default;
+
+    /// <summary>Waits for the fiber and returns its result, rethrowing the exception that ended it.</summary>
+    /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>
+    public new T Get(TimeSpan? timeout = null) => (T)GetBoxed(timeout)!;
+}

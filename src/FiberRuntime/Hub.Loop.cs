@@ -1,0 +1,385 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using FiberRuntime.Scheduling;
+
+namespace FiberRuntime;
+
+// The hub's scheduler: the loop greenlet, its run queue, timers and the reactor it sleeps in.
+//
+// Waiting protocol (every blocking primitive follows it; nothing is allocated per wait):
+//   int token = hub.PrepareWait();              // a new wait of the current greenlet
+//   ... register (greenlet, token) with whatever will wake it, maybe arm the greenlet's wait timer ...
+//   object? v = hub.Park("FiberEvent.Wait");    // switch to the hub loop until woken; throws if woken with an error
+//   ... unregister in a finally ...
+// hub.Wake(greenlet, token, value) resumes that wait once (later wakes for the same token are ignored), in FIFO
+// order through the run queue. A kill bumps the token (so every registration of the current wait goes stale)
+// and resumes the greenlet with the exception.
+public sealed partial class Hub
+{
+    private struct ReadyItem
+    {
+        public Greenlet? Target;
+        public int Token;
+        public object? Value;
+        public Exception? Error;
+        public Action<object?>? Callback;
+        public object? State;
+    }
+
+    private readonly Queue<ReadyItem> _ready = new();
+    private readonly TimerHeap _timers = new();
+    private readonly ConcurrentQueue<Action> _inbox = new();
+    private Reactor? _reactor;
+    private Greenlet? _loop;
+    private bool _isDefaultHub;
+    private int _keepAlive;              // outstanding things that may wake the hub from outside (Task awaits, ...)
+
+    /// <summary>Raised on the hub thread when a fiber ends with an exception (other than <see cref="GreenletExit"/>).
+    /// Without a handler, the exception is written to standard error. Either way it stays on the fiber
+    /// (<see cref="Fiber.Exception"/>) and never crashes the process.</summary>
+    public static event Action<Fiber, Exception>? UnhandledFiberException;
+
+    /// <summary>Current time of the hub's timers, in <see cref="Stopwatch"/> ticks (monotonic).</summary>
+    internal static long Now => Stopwatch.GetTimestamp();
+
+    internal static long DueAfter(TimeSpan delay) =>
+        delay <= TimeSpan.Zero ? Now : Now + (long)Math.Min(delay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
+
+    internal Greenlet LoopGreenlet => _loop ??= new HubLoopGreenlet(this);
+
+    // ---- waiting and waking (hub thread) -------------------------------------------------------------
+
+    /// <summary>Starts a new wait of the running greenlet and returns its token.</summary>
+    internal int PrepareWait()
+    {
+        Greenlet g = CurrentGreenlet;
+        g.WakePending = false;
+        return ++g.WaitToken;
+    }
+
+    /// <summary>Switches from the running greenlet to the hub loop until its current wait is woken; returns the
+    /// value it was woken with, or throws the exception it was woken with.</summary>
+    internal object? Park(string reason)
+    {
+        Greenlet g = CurrentGreenlet;
+        if (ReferenceEquals(g, _loop))
+            throw new InvalidOperationException($"{reason}: the hub loop itself cannot block (this is a hub callback).");
+        g.WaitReason = reason;
+        try
+        {
+            return Transfer(g, LoopGreenlet, null, null);
+        }
+        finally
+        {
+            g.WaitReason = null;
+        }
+    }
+
+    /// <summary>Resumes <paramref name="g"/>'s wait <paramref name="token"/> with a value (or an exception), once.
+    /// Returns false when that wait is over or already being resumed.</summary>
+    internal bool Wake(Greenlet g, int token, object? value = null, Exception? error = null)
+    {
+        if (g.WaitToken != token || g.WakePending || g.IsDead) return false;
+        g.WakePending = true;
+        _ready.Enqueue(new ReadyItem { Target = g, Token = token, Value = value, Error = error });
+        return true;
+    }
+
+    /// <summary>Ends whatever <paramref name="g"/> waits for and resumes it with <paramref name="error"/>: a kill.
+    /// Registrations of its current wait go stale.</summary>
+    internal void Interrupt(Greenlet g, Exception error)
+    {
+        int token = ++g.WaitToken;
+        g.WakePending = true;
+        _ready.Enqueue(new ReadyItem { Target = g, Token = token, Error = error });
+    }
+
+    /// <summary>Schedules a greenlet that has not started (a spawned fiber) to start with <paramref name="argument"/>.</summary>
+    internal void ScheduleStart(Greenlet g, object? argument = null)
+    {
+        g.WakePending = true;
+        _ready.Enqueue(new ReadyItem { Target = g, Token = g.WaitToken, Value = argument });
+    }
+
+    /// <summary>Runs <paramref name="callback"/> on the hub loop soon (after what is already queued).</summary>
+    internal void ScheduleCallback(Action<object?> callback, object? state)
+    {
+        _ready.Enqueue(new ReadyItem { Callback = callback, State = state });
+    }
+
+    /// <summary>The common blocking wait: joins <paramref name="queue"/> (optionally offering <paramref name="item"/>),
+    /// parks until woken or until <paramref name="timeout"/> passes, and leaves the queue whatever happened.
+    /// Returns the wake-up value, or <see cref="WakeTimer.TimedOut"/>.</summary>
+    internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null)
+    {
+        Greenlet g = CurrentGreenlet;
+        int token = PrepareWait();
+        WaitNode node = g.WaitNode;
+        node.Token = token;
+        node.Item = item;
+        queue.Enqueue(node);
+        WakeTimer? timer = null;
+        if (timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            timer = g.WakeTimer;
+            timer.Token = token;
+            StartTimer(timer, t);
+        }
+        try
+        {
+            return Park(reason);
+        }
+        finally
+        {
+            queue.Remove(node);
+            if (timer is not null) CancelTimer(timer);
+        }
+    }
+
+    /// <summary>Parks the running greenlet for <paramref name="delay"/> (a timer wakes it).</summary>
+    internal void SleepFor(TimeSpan delay, string reason)
+    {
+        Greenlet g = CurrentGreenlet;
+        int token = PrepareWait();
+        if (delay <= TimeSpan.Zero)
+        {
+            Wake(g, token);             // to the back of the ready queue
+            Park(reason);
+            return;
+        }
+        WakeTimer timer = g.WakeTimer;
+        timer.Token = token;
+        StartTimer(timer, delay);
+        try
+        {
+            Park(reason);
+        }
+        finally
+        {
+            CancelTimer(timer);
+        }
+    }
+
+    /// <summary>Raises <paramref name="error"/> in <paramref name="g"/> at its current (or next) blocking point; a
+    /// wake-up already on its way is delivered first, so nothing it was handed is lost.</summary>
+    internal void InterruptSoon(Greenlet g, Exception error)
+    {
+        if (g.IsDead) return;
+        if (g.WakePending) ScheduleCallback(static s => { var (hub, target, e) = ((Hub, Greenlet, Exception))s!; hub.InterruptSoon(target, e); }, (this, g, error));
+        else Interrupt(g, error);
+    }
+
+    /// <summary>Checks a user-supplied timeout: null or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/> mean
+    /// none; other negative values are refused.</summary>
+    internal static void ValidateTimeout(TimeSpan? timeout, string paramName = "timeout")
+    {
+        if (timeout is { } t && t < TimeSpan.Zero && t != System.Threading.Timeout.InfiniteTimeSpan)
+            throw new ArgumentOutOfRangeException(paramName, t, "A timeout must be non-negative, or Timeout.InfiniteTimeSpan.");
+    }
+
+    internal void StartTimer(HubTimer timer, TimeSpan delay) => _timers.Add(timer, DueAfter(delay));
+
+    internal void StartTimerAt(HubTimer timer, long due) => _timers.Add(timer, due);
+
+    internal void CancelTimer(HubTimer timer) => _timers.Remove(timer);
+
+    /// <summary>Runs <paramref name="action"/> on this hub's thread (thread-safe, from any thread).</summary>
+    internal void Post(Action action)
+    {
+        _inbox.Enqueue(action);
+        _reactor?.Wake();
+    }
+
+    /// <summary>Something outside the hub (a Task, another thread) will wake it: do not declare a deadlock while
+    /// any is outstanding.</summary>
+    internal void AddKeepAlive() => _keepAlive++;
+
+    internal void ReleaseKeepAlive() => _keepAlive--;
+
+    // ---- the loop ----------------------------------------------------------------------------------------
+
+    private sealed class HubLoopGreenlet : Greenlet
+    {
+        internal HubLoopGreenlet(Hub hub) : base(hub, hub.RootGreenlet) { }
+
+        protected override object? Run(object? argument)
+        {
+            Hub.RunLoop();
+            return null;
+        }
+    }
+
+    /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run what is
+    /// ready, then sleep in the reactor until the next timer or a wake-up.</summary>
+    private void RunLoop()
+    {
+        Reactor reactor = _reactor!;
+        while (true)
+        {
+            long now = Now;
+            while (_timers.PopDue(now) is { } timer) RunGuarded(static t => ((HubTimer)t!).Fire(), timer);
+            while (_inbox.TryDequeue(out Action? posted)) RunGuarded(static a => ((Action)a!)(), posted);
+
+            // run what was ready when this round began; what becomes ready meanwhile waits for the next round,
+            // so timers and posted work are never starved
+            for (int n = _ready.Count; n > 0 && _ready.TryDequeue(out ReadyItem item); n--) RunItem(item);
+
+            if (_ready.Count > 0 || !_inbox.IsEmpty) continue;
+            int timeout = MillisecondsUntilNextTimer();
+            if (timeout < 0 && _keepAlive == 0 && !_isDefaultHub && ReportBlockedForever()) continue;
+            reactor.Wait(timeout);
+        }
+    }
+
+    private int MillisecondsUntilNextTimer()
+    {
+        if (_timers.Peek() is not { } next) return -1;
+        long ticks = next.Due - Now;
+        if (ticks <= 0) return 0;
+        return (int)Math.Min(int.MaxValue, (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+    }
+
+    private void RunItem(in ReadyItem item)
+    {
+        if (item.Callback is { } cb)
+        {
+            RunGuarded(cb, item.State);
+            return;
+        }
+        Greenlet g = item.Target!;
+        if (g.IsDead || g.WaitToken != item.Token) return;      // resumed another way, or killed meanwhile
+        g.WakePending = false;
+        try
+        {
+            Transfer(_loop!, g, item.Value, item.Error);
+        }
+        catch (Exception e) when (e is not GreenletExit)
+        {
+            // an exception raised in the loop: a raw greenlet whose parent is the loop died with it.
+            // (GreenletExit is the hub shutting the loop down: it ends RunLoop.)
+            ReportLoopError(e);
+        }
+    }
+
+    private void RunGuarded(Action<object?> action, object? state)
+    {
+        try
+        {
+            action(state);
+        }
+        catch (Exception e)
+        {
+            ReportLoopError(e);
+        }
+    }
+
+    private static void ReportLoopError(Exception e) =>
+        Console.Error.WriteLine($"FiberRuntime: an exception escaped into the hub loop and was ignored: {e}");
+
+    /// <summary>Nothing is ready, no timer is pending and nothing outside can wake the hub: every greenlet waits
+    /// for another. gevent raises LoopExit in the main greenlet; so do we, naming what it waits for.</summary>
+    private bool ReportBlockedForever()
+    {
+        Greenlet root = _root!;
+        string waits = root.WaitReason ?? "a switch";
+        var blocked = new LoopExitException(
+            $"This operation would block forever: the hub's main greenlet waits for {waits}, and no other greenlet is ready, no timer is pending and no I/O or other thread can wake it.");
+        if (root.WaitReason is not null)
+        {
+            Interrupt(root, blocked);
+            return true;
+        }
+        // main is suspended in a raw Switch: raise it there
+        try
+        {
+            Transfer(_loop!, root, null, blocked);
+        }
+        catch (Exception e)
+        {
+            ReportLoopError(e);
+        }
+        return true;
+    }
+
+    internal static void ReportFiberException(Fiber fiber, Exception e)
+    {
+        Action<Fiber, Exception>? handler = UnhandledFiberException;
+        if (handler is not null)
+        {
+            try
+            {
+                handler(fiber, e);
+                return;
+            }
+            catch (Exception inHandler)
+            {
+                Console.Error.WriteLine($"FiberRuntime: the UnhandledFiberException handler threw: {inHandler}");
+            }
+        }
+        Console.Error.WriteLine($"FiberRuntime: {fiber} failed with {e}");
+    }
+
+    // ---- the default hub: where fibers spawned from ordinary threads run ----------------------------------
+
+    private static readonly Lock s_defaultLock = new();
+    private static Hub? s_default;
+
+    /// <summary>The process-wide hub that runs fibers spawned from threads that are not hubs (e.g. <c>Main</c>).
+    /// Started on first use on a background thread; its main greenlet only keeps it alive.</summary>
+    public static Hub Default
+    {
+        get
+        {
+            if (Volatile.Read(ref s_default) is { } hub) return hub;
+            lock (s_defaultLock)
+            {
+                if (s_default is not null) return s_default;
+                using var started = new ManualResetEventSlim();
+                Hub? created = null;
+                Exception? failure = null;
+                var thread = new Thread(() =>
+                {
+                    try
+                    {
+                        Run(() =>
+                        {
+                            created = Current!;
+                            created._isDefaultHub = true;
+                            started.Set();
+                            while (true) created.Park("the process to exit (default hub)");
+                        });
+                    }
+                    catch (Exception e)
+                    {
+                        failure = e;
+                        started.Set();
+                    }
+                }) { IsBackground = true, Name = "FiberRuntime default hub starter" };
+                thread.Start();
+                started.Wait();
+                if (failure is not null) throw failure is PlatformNotSupportedException ? failure : new InvalidOperationException("The default hub could not start.", failure);
+                Volatile.Write(ref s_default, created);
+                return created!;
+            }
+        }
+    }
+
+    /// <summary>The hub the calling thread's fiber operations act on: its own hub, or <see cref="Default"/>.</summary>
+    internal static Hub ForCaller => Current ?? Default;
+
+    /// <summary>True when the caller is a greenlet of this hub (it may block by parking); false on other threads.</summary>
+    internal bool IsCallerOnHub
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ReferenceEquals(Current, this);
+    }
+}
+
+/// <summary>gevent's <c>LoopExit</c>: the operation would block forever, because every greenlet of the hub
+/// waits and nothing (no ready greenlet, timer, I/O or other thread) can wake any of them.</summary>
+public sealed class LoopExitException : InvalidOperationException
+{
+    /// <summary>Creates the exception with a message naming what is waited for.</summary>
+    public LoopExitException(string message) : base(message) { }
+}
