@@ -7,7 +7,8 @@
 //
 // Usage: FiberRuntime.TestHost smoke | overflow
 //        FiberRuntime.TestHost <stress|exceptions> [--fibers N] [--rounds R] [--gc-every K] [--depth D]
-//                              [--ring] [--gc-thread] [--unprotected]
+//                              [--ring] [--scheduled] [--gc-thread] [--unprotected]
+// --scheduled: Fiber.Spawn'ed fibers yielding through the hub loop instead of raw greenlet switches.
 // --gc-every K: the hub forces a compacting gen2 GC every K switches; with --gc-thread an external thread does,
 // paced by the hub's switch count.
 using System.Diagnostics;
@@ -70,7 +71,7 @@ namespace FiberRuntime.TestHost
         }
     }
 
-    internal sealed record Options(string Scenario, int Fibers, int Rounds, int GcEvery, int Depth, bool Ring, bool GcThread, bool Unprotected)
+    internal sealed record Options(string Scenario, int Fibers, int Rounds, int GcEvery, int Depth, bool Ring, bool GcThread, bool Unprotected, bool Scheduled)
     {
         public static Options Parse(string[] args)
         {
@@ -81,7 +82,7 @@ namespace FiberRuntime.TestHost
                 return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : dflt;
             }
             return new Options(scenario, Int("--fibers", 1000), Int("--rounds", 100), Int("--gc-every", 500), Int("--depth", 24),
-                               args.Contains("--ring"), args.Contains("--gc-thread"), args.Contains("--unprotected"));
+                               args.Contains("--ring"), args.Contains("--gc-thread"), args.Contains("--unprotected"), args.Contains("--scheduled"));
         }
     }
 
@@ -155,6 +156,20 @@ namespace FiberRuntime.TestHost
         private void Schedule()
         {
             _root = Greenlet.Current!;
+            if (o.Scheduled)
+            {
+                // fibers on the hub's scheduler: spawned into its run queue, yielding through the hub loop
+                var spawned = new Fiber[o.Fibers];
+                for (int i = 0; i < o.Fibers; i++)
+                {
+                    int id = i;
+                    spawned[i] = o.Scenario == "exceptions" ? Fiber.Spawn(() => ExceptionBody(id)) : Fiber.Spawn(() => StressBody(id));
+                }
+                Fiber.JoinAll(spawned);
+                foreach (Fiber f in spawned)
+                    if (!f.IsSuccessful) Fail($"{f} failed: {f.Exception}");
+                return;
+            }
             _fibers = new Greenlet[o.Fibers];
             for (int i = 0; i < o.Fibers; i++)
             {
@@ -196,6 +211,11 @@ namespace FiberRuntime.TestHost
             {
                 GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
                 ForcedGcs++;
+            }
+            if (o.Scheduled)
+            {
+                Fiber.Yield();
+                return;
             }
             if (!o.Ring)
             {

@@ -27,6 +27,8 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         { "tiny gen0 budget: GCs at natural allocation points", "stress --fibers 1000 --rounds 40 --gc-every 0", ["DOTNET_GCgen0size=0x10000"] },
         { "an external thread forcing compacting GCs while fibers run", "stress --fibers 1000 --rounds 6 --gc-every 25 --gc-thread", [] },
         { "non-concurrent workstation GC", Stress, ["DOTNET_gcConcurrent=0"] },
+        { "scheduled fibers yielding through the hub loop", Stress + " --scheduled", [] },
+        { "scheduled fibers switching inside handlers", Exceptions + " --scheduled", [] },
         { "switches inside catch, finally and filters", Exceptions, [] },
         { "switches inside handlers, server GC", Exceptions, ServerGc },
         { "switches inside handlers, tiered compilation off", Exceptions, ["DOTNET_TieredCompilation=0"] },
@@ -38,6 +40,7 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         { "stress, protection off", Stress + " --unprotected", [] },
         { "stress, protection off, server GC", Stress + " --unprotected", ServerGc },
         { "handlers, protection off", Exceptions + " --unprotected", [] },
+        { "scheduled fibers, protection off", Stress + " --scheduled --unprotected", [] },
     };
 
     [Theory]
