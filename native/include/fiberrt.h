@@ -83,7 +83,10 @@ typedef void (*fr_switch_fn)(fr_hub* hub, uint32_t target, int exiting);  /* mus
 enum fr_hub_flags {
     /* TEST ONLY: do not make suspended contexts visible to the GC. The GC stress suite runs with this
      * as its negative control and asserts that the process then crashes or detects corruption. */
-    FR_HUB_UNSAFE_NO_GC_REGISTRATION = 1
+    FR_HUB_UNSAFE_NO_GC_REGISTRATION = 1,
+    /* Diagnostics: register every suspended context on the one identity thread, as before handler lanes
+     * existed (correct; full GCs get slower with many fibers suspended inside exception handlers). */
+    FR_HUB_SINGLE_LANE = 2
 };
 
 typedef struct fr_hub_config {
@@ -148,6 +151,7 @@ typedef struct fr_hub_stats {
     uint32_t warm_free;         /* free slots kept without releasing their pages */
     uint32_t capacity;
     size_t stack_size;
+    uint32_t lanes;             /* identity threads: 1 + handler lanes started so far */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 

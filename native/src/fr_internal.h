@@ -82,18 +82,28 @@ typedef struct fr_ctx {
     char* gcframe_tail;
     uint8_t state;
     uint8_t committed;        /* slot pages were made accessible once */
+    uint8_t lane;             /* the identity thread it is registered on while suspended */
 } fr_ctx;
 
 /* An identity thread: a CLR thread parked in preemptive mode whose Frame / ExInfo / GCFrame lists are
  * the suspended contexts' lists, concatenated in ascending stack address (= ascending id). */
-/* One of a lane's three lists: its members in address order, as a bit tree (to find where a new member goes)
- * and as a doubly linked list through fr_ctx.prev/next (to remove or replace a member without searching). */
+/* One of a lane's three lists: its members in address order as a doubly linked list through fr_ctx.prev/next
+ * (to remove or replace a member without searching) and, on the main lane, as a bit tree (to find where a
+ * new member goes; a handler lane holds so few that a walk is cheaper). */
 typedef struct fr_chain {
-    fr_idset members;
+    fr_idset members;         /* main lane only */
     int32_t first, last;
     char** head_slot;         /* the identity Thread's field that heads this list */
     char* end;                /* what the identity thread's own list ended with */
 } fr_chain;
+
+/* Lanes. The GC's stack walk of a thread calls ExInfo::HasFrameBeenUnwoundByAnyActiveException for every frame,
+ * which walks that thread's whole ExInfo chain: with every suspended context on one identity thread, a full
+ * GC costs (frames of all contexts) x (exception records of all contexts). So contexts suspended inside
+ * exception handling go to small "handler lanes" of at most FR_HANDLER_LANE_CAP contexts, each its own
+ * identity thread; lane 0 holds every other suspended context (which has no exception records). */
+#define FR_MAX_LANES 128
+#define FR_HANDLER_LANE_CAP 8
 
 typedef struct fr_lane {
     char* thread;
@@ -101,6 +111,9 @@ typedef struct fr_lane {
     char* orig_exinfo;
     char* orig_gcframe;
     fr_chain chain[FR_LISTS];
+    uint32_t count;           /* contexts registered on it */
+    int indexed;              /* lane 0: its chains keep bit trees */
+    int free_pos;             /* position in fr_hub.free_lanes, -1 when full or not a handler lane */
     pthread_t os_thread;
     int started;
 } fr_lane;
@@ -123,7 +136,12 @@ struct fr_hub {
     fr_ctx* ctx;              /* capacity + 1 entries */
     char* thread;             /* the hub's CLR Thread* */
     char* base_gcframe;       /* the hub thread's own GCFrame list end, recorded at attach */
-    fr_lane lane;
+    fr_lane lanes[FR_MAX_LANES];
+    uint32_t nlanes;
+    uint8_t free_lanes[FR_MAX_LANES]; /* handler lanes with room */
+    uint32_t nfree;
+    int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
+    uint32_t registering_lane;
     uint64_t switches;
     uint32_t in_handler;
     pthread_t os_thread;

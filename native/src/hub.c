@@ -72,55 +72,118 @@ static inline void set_neighbours(fr_hub* h, fr_chain* ch, int k, int32_t id, in
     if (s >= 0) h->ctx[s].prev[k] = id; else ch->last = id;
 }
 
-static void chain_insert(fr_hub* h, int k, int32_t id) {
-    fr_chain* ch = &h->lane.chain[k];
-    int32_t s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
+static void chain_insert(fr_hub* h, fr_lane* L, int k, int32_t id) {
+    fr_chain* ch = &L->chain[k];
+    int32_t s;
+    if (L->indexed) {
+        s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
+    } else {
+        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_HANDLER_LANE_CAP */
+    }
     int32_t p = s >= 0 ? h->ctx[s].prev[k] : ch->last;
     set_neighbours(h, ch, k, id, p, s);
     *tail_link(h, k, id) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, id));
-    fr_idset_insert(&ch->members, (uint32_t)id);
+    if (L->indexed) fr_idset_insert(&ch->members, (uint32_t)id);
 }
 
-static void chain_erase(fr_hub* h, int k, int32_t id) {
-    fr_chain* ch = &h->lane.chain[k];
+static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
+    fr_chain* ch = &L->chain[k];
     int32_t p = h->ctx[id].prev[k], s = h->ctx[id].next[k];
     if (p >= 0) h->ctx[p].next[k] = s; else ch->first = s;
     if (s >= 0) h->ctx[s].prev[k] = p; else ch->last = p;
     point_after(h, ch, k, p, head_or_end(h, ch, k, s));
     *tail_link(h, k, id) = own_end(h, k);
-    fr_idset_erase(&ch->members, (uint32_t)id);
+    if (L->indexed) fr_idset_erase(&ch->members, (uint32_t)id);
 }
 
 /* The common case of a switch: the context coming in (in) fits exactly where the one going out (out) was in
  * address order, so it takes its place with no search. Returns 0 when it does not fit. */
-static int chain_replace(fr_hub* h, int k, int32_t out, int32_t in) {
-    fr_chain* ch = &h->lane.chain[k];
+static int chain_replace(fr_hub* h, fr_lane* L, int k, int32_t out, int32_t in) {
+    fr_chain* ch = &L->chain[k];
     int32_t p = h->ctx[out].prev[k], s = h->ctx[out].next[k];
     if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
     set_neighbours(h, ch, k, in, p, s);
     *tail_link(h, k, in) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, in));
     *tail_link(h, k, out) = own_end(h, k);
-    fr_idset_erase(&ch->members, (uint32_t)out);
-    fr_idset_insert(&ch->members, (uint32_t)in);
+    if (L->indexed) {
+        fr_idset_erase(&ch->members, (uint32_t)out);
+        fr_idset_insert(&ch->members, (uint32_t)in);
+    }
     return 1;
 }
 
+static int start_lane(fr_hub* h, uint32_t l);
+
 static int registering(const fr_hub* h) { return !(h->cfg.flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION); }
 
-/* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1), list by list. */
+/* A handler lane gained or lost room: keep fr_hub.free_lanes (the lanes with room) in step, O(1). */
+static void lane_room_changed(fr_hub* h, uint32_t l) {
+    fr_lane* L = &h->lanes[l];
+    if (l == 0) return;
+    int has_room = L->count < FR_HANDLER_LANE_CAP;
+    if (has_room && L->free_pos < 0) {
+        L->free_pos = (int)h->nfree;
+        h->free_lanes[h->nfree++] = (uint8_t)l;
+    } else if (!has_room && L->free_pos >= 0) {
+        uint8_t last = h->free_lanes[--h->nfree];
+        h->free_lanes[L->free_pos] = last;
+        h->lanes[last].free_pos = L->free_pos;
+        L->free_pos = -1;
+        /* the last lane with room just filled: start the next one at the next fr_switch, before it is needed */
+        if (h->nfree == 0 && h->nlanes < FR_MAX_LANES) h->want_lane = 1;
+    }
+}
+
+/* Which lane a context just suspended goes to: a handler lane with room when it holds exception records. */
+static uint8_t pick_lane(fr_hub* h, const fr_ctx* c) {
+    if (!c->exinfo || (h->cfg.flags & FR_HUB_SINGLE_LANE)) return 0;
+    if (h->nfree > 0) return h->free_lanes[h->nfree - 1];
+    if (h->nlanes < FR_MAX_LANES) h->want_lane = 1;      /* lane 0 for now; correct, only slower to scan */
+    return 0;
+}
+
+static void lane_add_all(fr_hub* h, int32_t id) {
+    fr_lane* L = &h->lanes[h->ctx[id].lane];
+    for (int k = 0; k < FR_LISTS; k++)
+        if (has_list(h, &h->ctx[id], k)) chain_insert(h, L, k, id);
+    L->count++;
+}
+
+static void lane_remove_all(fr_hub* h, int32_t id) {
+    fr_lane* L = &h->lanes[h->ctx[id].lane];
+    for (int k = 0; k < FR_LISTS; k++)
+        if (has_list(h, &h->ctx[id], k)) chain_erase(h, L, k, id);
+    L->count--;
+}
+
+/* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1). */
 static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
-    for (int k = 0; k < FR_LISTS; k++) {
-        int adding = in >= 0 && has_list(h, &h->ctx[in], k);
-        int removing = out >= 0 && has_list(h, &h->ctx[out], k);
-        if (adding && removing) {
-            if (!chain_replace(h, k, out, in)) { chain_erase(h, k, out); chain_insert(h, k, in); }
-        } else if (adding) {
-            chain_insert(h, k, in);
-        } else if (removing) {
-            chain_erase(h, k, out);
+    if (in >= 0) h->ctx[in].lane = pick_lane(h, &h->ctx[in]);
+    int lin = in >= 0 ? h->ctx[in].lane : -1, lout = out >= 0 ? h->ctx[out].lane : -1;
+    if (in >= 0 && out >= 0 && lin == lout) {
+        fr_lane* L = &h->lanes[lin];
+        for (int k = 0; k < FR_LISTS; k++) {
+            int adding = has_list(h, &h->ctx[in], k);
+            int removing = has_list(h, &h->ctx[out], k);
+            if (adding && removing) {
+                if (!chain_replace(h, L, k, out, in)) { chain_erase(h, L, k, out); chain_insert(h, L, k, in); }
+            } else if (adding) {
+                chain_insert(h, L, k, in);
+            } else if (removing) {
+                chain_erase(h, L, k, out);
+            }
         }
+        return;
+    }
+    if (out >= 0) {
+        lane_remove_all(h, out);
+        lane_room_changed(h, (uint32_t)lout);
+    }
+    if (in >= 0) {
+        lane_add_all(h, in);
+        lane_room_changed(h, (uint32_t)lin);
     }
 }
 
@@ -194,6 +257,13 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
             if (*(uintptr_t*)n == fr_rt.icf_identifier && FR_AT(n, fr_rt.icf_caller_ra) != NULL) return FR_E_STATE;
         }
     }
+    /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
+     * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
+    if (h->want_lane) {
+        h->want_lane = 0;
+        if (h->nlanes < FR_MAX_LANES && start_lane(h, h->nlanes) != 0)
+            fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
+    }
     /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
     h->cfg.switch_callback(h, target, exiting);
     return FR_OK;
@@ -258,7 +328,7 @@ void fr_identity_park(fr_hub* h, void* clr_thread) {
     if (!t || t != (char*)clr_thread || (char*)TH_FRAME(t) == FR_FRAME_TOP || TH_EXINFO(t) != NULL) {
         h->ident_failed = 1;
     } else {
-        fr_lane* L = &h->lane;
+        fr_lane* L = &h->lanes[h->registering_lane];
         L->thread = t;
         L->orig_frame = TH_FRAME(t);
         L->orig_exinfo = TH_EXINFO(t);
@@ -306,11 +376,13 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
 }
 
 void fr_hub_detach(fr_hub* h) {
-    fr_lane* L = &h->lane;
-    if (!L->thread) return;
-    TH_FRAME(L->thread) = L->orig_frame;
-    TH_EXINFO(L->thread) = L->orig_exinfo;
-    TH_GCFRAME(L->thread) = L->orig_gcframe;
+    for (uint32_t l = 0; l < h->nlanes; l++) {
+        fr_lane* L = &h->lanes[l];
+        if (!L->thread) continue;
+        TH_FRAME(L->thread) = L->orig_frame;
+        TH_EXINFO(L->thread) = L->orig_exinfo;
+        TH_GCFRAME(L->thread) = L->orig_gcframe;
+    }
 }
 
 static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
@@ -326,7 +398,7 @@ static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
 }
 
 static void destroy(fr_hub* h) {
-    for (int k = 0; k < FR_LISTS; k++) fr_idset_free(&h->lane.chain[k].members);
+    for (int k = 0; k < FR_LISTS; k++) fr_idset_free(&h->lanes[0].chain[k].members);
     fr_arena_release(h);
     free(h->ctx);
     pthread_mutex_destroy(&h->mu);
@@ -335,13 +407,43 @@ static void destroy(fr_hub* h) {
 }
 
 static void release_identity(fr_hub* h) {
-    if (!h->lane.started) return;
     pthread_mutex_lock(&h->mu);
     h->ident_release = 1;
     pthread_cond_broadcast(&h->cv);
     pthread_mutex_unlock(&h->mu);
-    pthread_join(h->lane.os_thread, NULL);
-    h->lane.started = 0;
+    for (uint32_t l = 0; l < FR_MAX_LANES; l++) {
+        if (!h->lanes[l].started) continue;
+        pthread_join(h->lanes[l].os_thread, NULL);
+        h->lanes[l].started = 0;
+    }
+}
+
+/* Starts identity thread number `l` and waits until it is parked and registered. Must run in preemptive mode
+ * (the new thread enters managed code, and may have to wait for a GC that needs this thread to be safe). */
+static int start_lane(fr_hub* h, uint32_t l) {
+    fr_lane* L = &h->lanes[l];
+    L->free_pos = -1;
+    L->indexed = l == 0;
+    for (int k = 0; k < FR_LISTS; k++) L->chain[k].first = L->chain[k].last = -1;
+    pthread_mutex_lock(&h->mu);
+    h->registering_lane = l;
+    h->ident_ready = 0;
+    pthread_mutex_unlock(&h->mu);
+    pthread_attr_t a;
+    pthread_attr_init(&a);
+    pthread_attr_setstacksize(&a, (size_t)256 << 10);
+    int rc = pthread_create(&L->os_thread, &a, identity_main, h);
+    pthread_attr_destroy(&a);
+    if (rc) return rc;
+    L->started = 1;
+    pthread_mutex_lock(&h->mu);
+    while (!h->ident_ready) pthread_cond_wait(&h->cv, &h->mu);
+    int failed = h->ident_failed;
+    pthread_mutex_unlock(&h->mu);
+    if (failed) return -1;
+    h->nlanes = l + 1;
+    lane_room_changed(h, l);
+    return 0;
 }
 
 int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errlen) {
@@ -360,10 +462,7 @@ int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errl
     int rc;
     h->ctx = calloc((size_t)h->capacity + 1, sizeof(fr_ctx));
     int ok = h->ctx != NULL;
-    for (int k = 0; k < FR_LISTS && ok; k++) {
-        ok = fr_idset_init(&h->lane.chain[k].members, h->capacity + 1) == FR_OK;
-        h->lane.chain[k].first = h->lane.chain[k].last = -1;
-    }
+    for (int k = 0; k < FR_LISTS && ok; k++) ok = fr_idset_init(&h->lanes[0].chain[k].members, h->capacity + 1) == FR_OK;
     if (!ok) {
         fr_set_err(err, errlen, "out of memory for %u contexts", h->capacity);
         destroy(h);
@@ -371,23 +470,14 @@ int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errl
     }
     if ((rc = fr_arena_reserve(h, err, errlen)) != FR_OK) { destroy(h); return rc; }
 
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, (size_t)512 << 10);
-    rc = pthread_create(&h->lane.os_thread, &a, identity_main, h);
-    pthread_attr_destroy(&a);
-    if (rc) { fr_set_err(err, errlen, "could not start the identity thread: %s", strerror(rc)); destroy(h); return FR_E_THREAD; }
-    h->lane.started = 1;
-    pthread_mutex_lock(&h->mu);
-    while (!h->ident_ready) pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-    if (h->ident_failed) {
-        fr_set_err(err, errlen, "the identity thread could not be identified in the runtime's thread store");
+    if ((rc = start_lane(h, 0)) != 0) {
+        fr_set_err(err, errlen, rc > 0 ? "could not start the identity thread" : "the identity thread could not be identified in the runtime's thread store");
         release_identity(h);
         destroy(h);
         return FR_E_THREAD;
     }
 
+    pthread_attr_t a;
     pthread_attr_init(&a);
     pthread_attr_setstack(&a, h->base, h->total);
     rc = pthread_create(&h->os_thread, &a, hub_main, h);
@@ -419,7 +509,9 @@ uint32_t fr_hub_current(const fr_hub* h) { return h->current; }
 void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->switches = h->switches;
     s->live_contexts = h->live;
-    s->registered = h->lane.chain[FR_LIST_FRAMES].members.count;
+    s->registered = 0;
+    for (uint32_t l = 0; l < h->nlanes; l++) s->registered += h->lanes[l].count;
+    s->lanes = h->nlanes;
     s->suspended_in_handler = h->in_handler;
     s->slots_touched = h->bump;
     s->warm_free = h->warm_len;

@@ -108,7 +108,8 @@ public sealed unsafe partial class Hub
                 // one slot more than MaxFibers: a greenlet that ends into a parent that never ran must start that
                 // parent while still standing on its own stack, so it briefly needs a slot beyond its own
                 Capacity = (uint)_options.MaxFibers + 1,
-                Flags = _options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0,
+                Flags = (_options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0) |
+                        (_options.SingleIdentityLane ? NativeMethods.FlagSingleLane : 0),
                 StackSize = HubOptions.RoundToPage(_options.StackSize),
                 HubStackSize = HubOptions.RoundToPage(_options.HubStackSize),
                 HubEntry = &HubEntry,

@@ -42,6 +42,10 @@ public sealed record HubOptions
     /// control sets this and asserts that the process then crashes or detects corruption.</summary>
     internal bool UnsafeDisableGcProtection { get; init; }
 
+    /// <summary>DIAGNOSTICS: keep fibers suspended inside exception handlers on the hub's main identity thread
+    /// instead of handler lanes (to measure what lanes save on GC pauses).</summary>
+    internal bool SingleIdentityLane { get; init; }
+
     internal void Validate()
     {
         if (StackSize < MinStackSize || StackSize > MaxStackSize)

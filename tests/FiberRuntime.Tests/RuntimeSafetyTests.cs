@@ -48,6 +48,47 @@ public sealed class RuntimeSafetyTests
     }
 
     [Fact]
+    public void Fibers_suspended_in_exception_handlers_are_spread_over_handler_lanes()
+    {
+        uint lanesWhileParked = 0, registeredWhileParked = 0, registeredAfter = 0;
+        int caughtAfterResume = 0;
+        Hub.Run(() =>
+        {
+            Greenlet root = Greenlet.Current!;
+            var parked = new List<Greenlet>();
+            for (int i = 0; i < 40; i++)
+            {
+                int id = i;
+                var g = new Greenlet(() =>
+                {
+                    try
+                    {
+                        throw new InvalidOperationException("handler " + id);
+                    }
+                    catch (InvalidOperationException e)
+                    {
+                        root.Switch();                 // suspended inside the catch block
+                        if (e.Message == "handler " + id) caughtAfterResume++;
+                    }
+                });
+                g.Switch();
+                parked.Add(g);
+            }
+            GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
+            var stats = Hub.Current!.GetStats();
+            lanesWhileParked = stats.Lanes;
+            registeredWhileParked = stats.Registered;
+            foreach (Greenlet g in parked) g.Switch();
+            registeredAfter = Hub.Current!.GetStats().Registered;
+        });
+        // 40 handler fibers at most 8 per handler lane: at least 5 handler lanes besides the main one
+        Assert.True(lanesWhileParked >= 6, $"lanes: {lanesWhileParked}");
+        Assert.Equal(40u, registeredWhileParked);      // the root was running, so only the 40 fibers
+        Assert.Equal(0u, registeredAfter);
+        Assert.Equal(40, caughtAfterResume);
+    }
+
+    [Fact]
     public void A_stack_overflow_in_a_fiber_hits_its_guard_page_and_ends_the_process_as_a_stack_overflow()
     {
         HostRun run = HostRun.Start("overflow", [], TimeSpan.FromMinutes(2));

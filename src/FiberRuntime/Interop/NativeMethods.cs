@@ -38,9 +38,10 @@ internal static unsafe partial class NativeMethods
         public uint WarmFree;
         public uint Capacity;
         public nuint StackSize;
+        public uint Lanes;
     }
 
-    internal const uint FlagUnsafeNoGcRegistration = 1;
+    internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2;
 
     // ---- runtime contract ----
     [LibraryImport(Lib)] internal static partial int fr_contract_load(byte* err, nuint errlen);
