@@ -151,12 +151,14 @@ public class Fiber : Greenlet
         _status = error is null ? Status.Succeeded : Status.Failed;
         Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
         _done?.Set();
-        _joiners?.WakeAll(Hub);
+        // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
+        // the fiber's link callbacks already run
         if (_links is { } links)
         {
             _links = null;
             foreach ((Action<Fiber> cb, int kind) in links) ScheduleLink(cb, kind);
         }
+        _joiners?.WakeAll(Hub);
     }
 
     private void ScheduleLink(Action<Fiber> callback, int kind)
