@@ -1,0 +1,437 @@
+using System.Collections;
+using System.Diagnostics;
+using System.Runtime.ExceptionServices;
+using FiberRuntime.Pools;
+using FiberRuntime.Scheduling;
+
+namespace FiberRuntime;
+
+/// <summary>
+/// A set of running fibers (gevent's <c>gevent.pool.Group</c>): fibers are added with <see cref="Add"/> or
+/// <see cref="Spawn(Action)"/> and leave on their own when they finish. The group can be joined
+/// (<see cref="Join(TimeSpan?, bool)"/>), killed (<see cref="Kill"/>), and maps functions over sequences in parallel
+/// (<see cref="Map{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult})"/>, <see cref="Imap{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/>,
+/// <see cref="ImapUnordered{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/>, <see cref="Apply{T}"/>,
+/// <see cref="ApplyAsync{T}"/>).
+/// </summary>
+/// <remarks>
+/// <para>A group belongs to one hub: the hub of the thread that creates it, or <see cref="Hub.Default"/> when it is
+/// created on a thread that is not a hub (like <see cref="Fiber.Spawn(Action)"/>). Its members must run on that
+/// hub. Called from a fiber of that hub, blocking methods suspend only the calling fiber. Called from a thread that is
+/// not a hub (for example <c>Main</c>), every method runs on the group's hub and blocks the calling thread until it
+/// is done (gevent's main-greenlet behaviour); results and exceptions come back to the caller. Calling it from a
+/// fiber of a <em>different</em> hub throws <see cref="InvalidOperationException"/> (that would stall a whole hub).</para>
+/// <para>Mapping methods take the sequence first (LINQ style); overloads taking the function first follow gevent's
+/// argument order (<c>group.map(func, iterable)</c>).</para>
+/// </remarks>
+[DebuggerDisplay("{DebuggerDisplay,nq}")]
+public class FiberGroup : IEnumerable<Fiber>
+{
+    private readonly HashSet<Fiber> _members = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<Fiber> _dying = new(ReferenceEqualityComparer.Instance);
+    private readonly WaitQueue _emptyWaiters = new();
+    private readonly Action<Fiber> _onMemberDone;
+
+    /// <summary>Creates an empty group bound to the calling thread's hub (or <see cref="Hub.Default"/>).</summary>
+    public FiberGroup()
+    {
+        Hub = Hub.ForCaller;
+        _onMemberDone = OnMemberDone;
+    }
+
+    /// <summary>The hub the group's fibers run on.</summary>
+    public Hub Hub { get; }
+
+    private string DebuggerDisplay => $"{GetType().Name}: {_members.Count} fiber(s)";
+
+    /// <inheritdoc />
+    public override string ToString() => DebuggerDisplay;
+
+    // ---- membership ---------------------------------------------------------------------------------------
+
+    /// <summary>The number of fibers in the group that have not finished (gevent's <c>len(group)</c>).</summary>
+    /// <remarks>A member stops counting as soon as it has finished, so after <c>fiber.Join()</c> it is gone. (In gevent
+    /// it leaves when its link callback runs: the tutorial's <c>group.map(hello_from, range(3))</c> prints size 3
+    /// three times; here it sees 3, 2, 1.)</remarks>
+    public int Count => OnHub(() =>
+    {
+        Sweep();
+        return _members.Count;
+    });
+
+    /// <summary>True if <paramref name="fiber"/> is in the group and has not finished (gevent's <c>fiber in group</c>).</summary>
+    public bool Contains(Fiber fiber)
+    {
+        ArgumentNullException.ThrowIfNull(fiber);
+        return OnHub(() => ContainsLive(fiber));
+    }
+
+    /// <summary>Adds <paramref name="fiber"/> to the group (gevent's <c>add</c>); it leaves the group by itself when it
+    /// finishes. A fiber that has already finished, or is already a member, is not added again.</summary>
+    /// <remarks>On a <see cref="FiberPool"/> this waits while the pool is full.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="fiber"/> is null.</exception>
+    /// <exception cref="ArgumentException"><paramref name="fiber"/> runs on another hub.</exception>
+    public void Add(Fiber fiber)
+    {
+        ArgumentNullException.ThrowIfNull(fiber);
+        CheckSameHub(fiber);
+        OnHub(() => AddCore(fiber, null));
+    }
+
+    /// <summary>Removes <paramref name="fiber"/> from the group without touching it (gevent's <c>discard</c>); nothing
+    /// happens if it is not a member.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="fiber"/> is null.</exception>
+    public void Discard(Fiber fiber)
+    {
+        ArgumentNullException.ThrowIfNull(fiber);
+        OnHub(() =>
+        {
+            if (Remove(fiber)) fiber.Unlink(_onMemberDone);
+            return 0;
+        });
+    }
+
+    /// <summary>Starts <paramref name="action"/> in a new fiber and adds it to the group (gevent's <c>spawn</c>).</summary>
+    /// <remarks>On a <see cref="FiberPool"/> this waits while the pool is full, and the fiber starts only once it has
+    /// a slot.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    public Fiber Spawn(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        return OnHub(() => SpawnCore(() => Fiber.Spawn(action)));
+    }
+
+    /// <summary>Starts <paramref name="func"/> in a new fiber and adds it to the group (gevent's <c>spawn</c>); its
+    /// result is the fiber's <see cref="Fiber{T}.Value"/>.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+    public Fiber<T> Spawn<T>(Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        return OnHub(() => SpawnCore(() => Fiber.Spawn(func)));
+    }
+
+    /// <summary>Returns a snapshot of the fibers in the group, in no particular order (gevent's <c>iter(group)</c>).</summary>
+    public IEnumerator<Fiber> GetEnumerator() => OnHub(() =>
+    {
+        Sweep();
+        return new List<Fiber>(_members);
+    }).GetEnumerator();
+
+    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
+
+    // ---- joining and killing ------------------------------------------------------------------------------
+
+    /// <summary>Waits until the group is empty, at least once, or <paramref name="timeout"/> passed (gevent's
+    /// <c>join</c>). Returns true if the group became empty.</summary>
+    /// <param name="timeout">How long to wait; null (or <see cref="System.Threading.Timeout.InfiniteTimeSpan"/>) waits forever.</param>
+    /// <param name="raiseError">When true, rethrows the exception of the first fiber (among those in the group when
+    /// the call began) that has failed, after the wait — gevent's <c>raise_error</c>.</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    public bool Join(TimeSpan? timeout = null, bool raiseError = false)
+    {
+        Hub.ValidateTimeout(timeout);
+        return OnHub(() =>
+        {
+            Sweep();
+            Fiber[] watched = raiseError ? [.. _members] : [];
+            bool empty = _members.Count == 0
+                || !ReferenceEquals(Hub.WaitOn(_emptyWaiters, timeout, "FiberGroup.Join"), WakeTimer.TimedOut)
+                || _members.Count == 0;
+            foreach (Fiber f in watched)
+                if (f.Exception is { } e) ExceptionDispatchInfo.Throw(e);
+            return empty;
+        });
+    }
+
+    /// <summary>Waits until the group is empty or <paramref name="seconds"/> passed (gevent's <c>join(timeout)</c>).</summary>
+    public bool Join(double seconds, bool raiseError = false) => Join(TimeSpan.FromSeconds(seconds), raiseError);
+
+    /// <summary>Kills every fiber in the group (gevent's <c>kill</c>): raises <paramref name="exception"/> (default: a
+    /// <see cref="GreenletExit"/>) in each, once. With <paramref name="block"/>, waits up to
+    /// <paramref name="timeout"/> until they have all finished (fibers added meanwhile are killed too).</summary>
+    /// <remarks>If the calling fiber is itself a member, the others are killed (and waited for) first, then the
+    /// exception is raised in the caller.</remarks>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    public void Kill(Exception? exception = null, bool block = true, TimeSpan? timeout = null)
+    {
+        Hub.ValidateTimeout(timeout);
+        OnHub(() =>
+        {
+            long deadline = Deadline.From(timeout);
+            Fiber? self = Fiber.Current;
+            while (true)
+            {
+                Sweep();
+                Fiber[] others = [.. _members.Where(f => !ReferenceEquals(f, self) && !f.IsReady)];
+                if (others.Length == 0) break;
+                foreach (Fiber f in others)
+                    if (_dying.Add(f)) f.Kill(exception, block: false);
+                if (!block) break;
+                TimeSpan? left = Deadline.Left(deadline);
+                if (left == TimeSpan.Zero) break;
+                if (Fiber.JoinAll(others, left).Count < others.Length) break;    // timed out
+            }
+            if (self is not null && ContainsLive(self)) throw exception ?? new GreenletExit();
+            return 0;
+        });
+    }
+
+    /// <summary>Kills <paramref name="fiber"/> if it is a member not already being killed by the group (gevent's
+    /// <c>killone</c>); with <paramref name="block"/>, waits up to <paramref name="timeout"/> for it.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="fiber"/> is null.</exception>
+    public void KillOne(Fiber fiber, Exception? exception = null, bool block = true, TimeSpan? timeout = null)
+    {
+        ArgumentNullException.ThrowIfNull(fiber);
+        Hub.ValidateTimeout(timeout);
+        OnHub(() =>
+        {
+            if (!ContainsLive(fiber) || !_dying.Add(fiber)) return 0;
+            fiber.Kill(exception, block: false);
+            if (block) fiber.Join(timeout);
+            return 0;
+        });
+    }
+
+    // ---- apply and map ------------------------------------------------------------------------------------
+
+    /// <summary>Runs <paramref name="func"/> in a new fiber of the group and waits for its result (gevent's
+    /// <c>apply</c>); its exception is rethrown here. Called from a fiber that is already a member, it runs
+    /// <paramref name="func"/> inline (as gevent does: spawning could wait on a slot the caller holds).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+    public T Apply<T>(Func<T> func)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        return OnHub(() => ContainsCurrentFiber() ? func() : Spawn(func).Get());
+    }
+
+    /// <summary>Runs <paramref name="action"/> like <see cref="Apply{T}"/> and waits for it.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="action"/> is null.</exception>
+    public void Apply(Action action)
+    {
+        ArgumentNullException.ThrowIfNull(action);
+        Apply<object?>(() =>
+        {
+            action();
+            return null;
+        });
+    }
+
+    /// <summary>Starts <paramref name="func"/> in a new fiber and returns it without waiting (gevent's
+    /// <c>apply_async</c>). If <paramref name="callback"/> is given, it is called with the result in a new fiber once
+    /// <paramref name="func"/> succeeds (not if it fails).</summary>
+    /// <remarks>Never waits, even on a full pool: then the returned fiber is not a member; it waits for a slot itself
+    /// and runs <paramref name="func"/> through <see cref="Apply{T}"/>. Join the returned fiber, not the group.</remarks>
+    /// <exception cref="ArgumentNullException"><paramref name="func"/> is null.</exception>
+    public Fiber<T> ApplyAsync<T>(Func<T> func, Action<T>? callback = null)
+    {
+        ArgumentNullException.ThrowIfNull(func);
+        return OnHub(() =>
+        {
+            if (IsFullNow())
+            {
+                return Fiber.Spawn(() =>
+                {
+                    T result = Apply(func);
+                    if (callback is not null) Fiber.Spawn(() => callback(result));
+                    return result;
+                });
+            }
+            Fiber<T> fiber = Spawn(func);
+            if (callback is not null) fiber.LinkValue(f => Fiber.Spawn(() => callback(((Fiber<T>)f).Value!)));
+            return fiber;
+        });
+    }
+
+    /// <summary>Applies <paramref name="func"/> to every item in parallel, each call in a fiber of the group, and
+    /// returns the results in input order (gevent's <c>map</c>). The first exception (in input order) is rethrown
+    /// here; the other calls keep running. On a <see cref="FiberPool"/> at most its size run at once.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
+    public List<TResult> Map<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(func);
+        return OnHub(() =>
+        {
+            var results = new List<TResult>();
+            using var e = new MapEnumerator<TIn, TResult>(this, items, func, 0, ordered: true);
+            while (e.MoveNextOnHub()) results.Add(e.Current);
+            return results;
+        });
+    }
+
+    /// <summary><see cref="Map{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult})"/> with gevent's argument order.</summary>
+    public List<TResult> Map<TIn, TResult>(Func<TIn, TResult> func, IEnumerable<TIn> items) => Map(items, func);
+
+    /// <summary>Runs <see cref="Map{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult})"/> in a new fiber (not a member) and
+    /// returns that fiber (gevent's <c>map_async</c>); <paramref name="callback"/>, if given, gets the list.</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
+    public Fiber<List<TResult>> MapAsync<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, Action<List<TResult>>? callback = null)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(func);
+        return OnHub(() => Fiber.Spawn(() =>
+        {
+            List<TResult> results = Map(items, func);
+            callback?.Invoke(results);
+            return results;
+        }));
+    }
+
+    /// <summary>A lazy parallel map that yields results in input order (gevent's <c>imap</c>). Nothing starts until
+    /// the sequence is enumerated; each enumeration starts the calls afresh, each in a fiber of the group. A failed
+    /// call's exception is rethrown by <c>MoveNext</c> at its position.</summary>
+    /// <param name="items">The inputs, read lazily on the group's hub while enumerating.</param>
+    /// <param name="func">The function to apply.</param>
+    /// <param name="maxSize">At most this many calls are in flight (running, or finished and not yet yielded), so at
+    /// most this many run at once and the results never get more than this far ahead of the consumer; 0 means no
+    /// bound. A <see cref="FiberPool"/> also bounds it by its size. (gevent lets one more start once the consumer
+    /// asks for the next result; this bound is strict.)</param>
+    /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSize"/> is negative.</exception>
+    public IEnumerable<TResult> Imap<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(func);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
+        return new MapEnumerable<TIn, TResult>(this, items, func, maxSize, ordered: true);
+    }
+
+    /// <summary><see cref="Imap{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/> with gevent's argument order.</summary>
+    public IEnumerable<TResult> Imap<TIn, TResult>(Func<TIn, TResult> func, IEnumerable<TIn> items, int maxSize = 0) => Imap(items, func, maxSize);
+
+    /// <summary>Like <see cref="Imap{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/> but yields results in
+    /// completion order (gevent's <c>imap_unordered</c>).</summary>
+    /// <param name="items">The inputs, read lazily on the group's hub while enumerating.</param>
+    /// <param name="func">The function to apply.</param>
+    /// <param name="maxSize">At most this many calls in flight (running or finished and not yet yielded); 0 means no bound.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSize"/> is negative.</exception>
+    public IEnumerable<TResult> ImapUnordered<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0)
+    {
+        ArgumentNullException.ThrowIfNull(items);
+        ArgumentNullException.ThrowIfNull(func);
+        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
+        return new MapEnumerable<TIn, TResult>(this, items, func, maxSize, ordered: false);
+    }
+
+    /// <summary><see cref="ImapUnordered{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/> with gevent's argument order.</summary>
+    public IEnumerable<TResult> ImapUnordered<TIn, TResult>(Func<TIn, TResult> func, IEnumerable<TIn> items, int maxSize = 0) => ImapUnordered(items, func, maxSize);
+
+    // ---- for FiberPool --------------------------------------------------------------------------------------
+
+    /// <summary>Takes a slot for a new member, waiting up to <paramref name="timeout"/>; a group always has room.</summary>
+    private protected virtual bool AcquireSlot(TimeSpan? timeout) => true;
+
+    /// <summary>Gives back the slot of a member that left.</summary>
+    private protected virtual void ReleaseSlot()
+    {
+    }
+
+    /// <summary>True when <see cref="Spawn(Action)"/> would wait (gevent's <c>full()</c>); a group is never full.</summary>
+    internal virtual bool IsFullNoSweep => false;
+
+    /// <summary><see cref="IsFullNoSweep"/> after dropping members that have finished.</summary>
+    internal bool IsFullNow()
+    {
+        if (IsFullNoSweep) Sweep();
+        return IsFullNoSweep;
+    }
+
+    // ---- internals ----------------------------------------------------------------------------------------
+
+    internal bool AddCore(Fiber fiber, TimeSpan? timeout)
+    {
+        if (fiber.IsReady || _members.Contains(fiber)) return true;
+        if (!AcquireSlot(timeout)) return false;
+        if (fiber.IsReady || _members.Contains(fiber))      // finished, or added by someone else, while we waited
+        {
+            ReleaseSlot();
+            return true;
+        }
+        AddAcquired(fiber);
+        return true;
+    }
+
+    private TFiber SpawnCore<TFiber>(Func<TFiber> spawn) where TFiber : Fiber
+    {
+        AcquireSlot(null);
+        TFiber fiber;
+        try
+        {
+            fiber = spawn();
+        }
+        catch
+        {
+            ReleaseSlot();
+            throw;
+        }
+        AddAcquired(fiber);
+        return fiber;
+    }
+
+    private void AddAcquired(Fiber fiber)
+    {
+        _members.Add(fiber);
+        fiber.Link(_onMemberDone);
+    }
+
+    private void OnMemberDone(Fiber fiber) => Remove(fiber);
+
+    private bool Remove(Fiber fiber)
+    {
+        if (!_members.Remove(fiber)) return false;
+        _dying.Remove(fiber);
+        ReleaseSlot();
+        if (_members.Count == 0) _emptyWaiters.WakeAll(Hub);
+        return true;
+    }
+
+    /// <summary>Removes members that have finished but whose link callback has not run yet, so a fiber that was
+    /// joined is no longer counted (as in gevent, where the group's link runs before the joiner's).</summary>
+    private protected void Sweep()
+    {
+        List<Fiber>? done = null;
+        foreach (Fiber f in _members)
+            if (f.IsReady) (done ??= []).Add(f);
+        if (done is null) return;
+        foreach (Fiber f in done) Remove(f);
+    }
+
+    private bool ContainsLive(Fiber fiber)
+    {
+        if (!_members.Contains(fiber)) return false;
+        if (!fiber.IsReady) return true;
+        Remove(fiber);
+        return false;
+    }
+
+    internal bool ContainsCurrentFiber() => Fiber.Current is { } me && ContainsLive(me);
+
+    private void CheckSameHub(Fiber fiber)
+    {
+        if (!ReferenceEquals(fiber.Hub, Hub))
+            throw new ArgumentException($"{fiber} runs on another hub than this group.", nameof(fiber));
+    }
+
+    /// <summary>Runs <paramref name="op"/> on the group's hub: directly from one of its fibers; from a thread that is
+    /// not a hub, in a new fiber of the group's hub while the calling thread blocks for the result.</summary>
+    internal T OnHub<T>(Func<T> op)
+    {
+        if (Hub.IsCallerOnHub) return op();
+        if (Hub.Current is not null)
+            throw new InvalidOperationException($"This {GetType().Name} belongs to another hub; use it from that hub's fibers or from a thread that is not a hub.");
+        var result = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        Hub.Post(() => Fiber.Spawn(() =>
+        {
+            try
+            {
+                result.SetResult(op());
+            }
+            catch (Exception e)
+            {
+                result.SetException(e);
+            }
+        }));
+        return result.Task.GetAwaiter().GetResult();
+    }
+}

@@ -1,0 +1,405 @@
+using System.Diagnostics;
+
+namespace FiberRuntime.Tests.Pools;
+
+/// <summary>gevent.pool.Group semantics, including the gevent tutorial's examples.</summary>
+public class FiberGroupTests
+{
+    private static readonly TimeSpan Ms50 = TimeSpan.FromMilliseconds(50);
+
+    [Fact]
+    public void Tutorial_GroupAddAndJoin_AllRunAndTheGroupEmpties()
+    {
+        // def talk(msg): for i in xrange(3): print(msg)
+        // g1 = gevent.spawn(talk, 'bar'); g2 = gevent.spawn(talk, 'foo'); g3 = gevent.spawn(talk, 'fizz')
+        // group = Group(); group.add(g1); group.add(g2); group.join()
+        var printed = new List<string>();
+        Hub.Run(() =>
+        {
+            void Talk(string msg)
+            {
+                for (int i = 0; i < 3; i++)
+                {
+                    printed.Add(msg);
+                    Fiber.Yield();
+                }
+            }
+            Fiber g1 = Fiber.Spawn(() => Talk("bar"));
+            Fiber g2 = Fiber.Spawn(() => Talk("foo"));
+            Fiber g3 = Fiber.Spawn(() => Talk("fizz"));
+            var group = new FiberGroup();
+            group.Add(g1);
+            group.Add(g2);
+            Assert.Equal(2, group.Count);
+            Assert.True(group.Contains(g1));
+            Assert.False(group.Contains(g3));
+            Assert.True(group.Join());
+            Assert.Equal(0, group.Count);
+            Assert.True(g1.IsReady && g2.IsReady);
+            group.Add(g3);
+            Assert.True(group.Join());
+        });
+        Assert.Equal(["bar", "foo", "fizz", "bar", "foo", "fizz", "bar", "foo", "fizz"], printed);
+    }
+
+    [Fact]
+    public void Tutorial_MapOverRange3_ReturnsIdentity_AndTheGroupHoldsAllThree()
+    {
+        // def hello_from(n): print('Size of group %s' % len(group)); group.map(hello_from, xrange(3))
+        var sizes = new List<int>();
+        List<int> result = Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            return group.Map(Enumerable.Range(0, 3), n =>
+            {
+                sizes.Add(group.Count);
+                return n;
+            });
+        });
+        Assert.Equal([0, 1, 2], result);
+        // gevent prints "Size of group 3" three times: there a finished greenlet leaves at its link callback, which
+        // runs after the other two have started. Count here excludes a member as soon as it has finished.
+        Assert.Equal([3, 2, 1], sizes);
+    }
+
+    [Fact]
+    public void Map_GeventArgumentOrder_AndEmptyInput()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            Assert.Equal([0, 2, 4], group.Map((int x) => x * 2, Enumerable.Range(0, 3)));
+            Assert.Empty(group.Map(Array.Empty<int>(), x => x));
+            Assert.Empty(group.Imap(Array.Empty<int>(), x => x));
+        });
+    }
+
+    [Fact]
+    public void Tutorial_Imap_YieldsInInputOrder_ImapUnordered_InCompletionOrder()
+    {
+        // def intensive(n): gevent.sleep(3 - n); return 'task', n
+        (string, int) Intensive(int n)
+        {
+            Fiber.Sleep(Ms50 * (3 - n));
+            return ("task", n);
+        }
+        var ordered = new List<(string, int)>();
+        var unordered = new List<(string, int)>();
+        Hub.Run(() =>
+        {
+            var ogroup = new FiberGroup();
+            foreach (var r in ogroup.Imap(Enumerable.Range(0, 3), Intensive)) ordered.Add(r);
+            var igroup = new FiberGroup();
+            foreach (var r in igroup.ImapUnordered(Enumerable.Range(0, 3), Intensive)) unordered.Add(r);
+        });
+        Assert.Equal([("task", 0), ("task", 1), ("task", 2)], ordered);
+        Assert.Equal([("task", 2), ("task", 1), ("task", 0)], unordered);
+    }
+
+    [Fact]
+    public void Tutorial_ImapUnorderedOnAPoolOf3_CompletionOrder_AndTheyRanConcurrently()
+    {
+        var printed = new List<string>();
+        var sw = new Stopwatch();
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(3);
+            sw.Start();
+            foreach (var (task, n) in pool.ImapUnordered(Enumerable.Range(0, 3), n =>
+            {
+                Fiber.Sleep(Ms50 * (3 - n));
+                return ("task", n);
+            }, maxSize: 3))
+                printed.Add($"({task}, {n})");
+            sw.Stop();
+        });
+        Assert.Equal(["(task, 2)", "(task, 1)", "(task, 0)"], printed);
+        Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(280), $"took {sw.Elapsed}: the three sleeps (150+100+50 ms) did not overlap");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Imap_WithMaxSize3_Over20Items_NeverRunsMoreThan3AtOnce(bool ordered)
+    {
+        int running = 0, peak = 0;
+        var results = new List<int>();
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            Func<int, int> work = i =>
+            {
+                running++;
+                peak = Math.Max(peak, running);
+                Fiber.Sleep(TimeSpan.FromMilliseconds(1 + (i * 7 % 5)));
+                running--;
+                return i * i;
+            };
+            IEnumerable<int> seq = ordered ? group.Imap(Enumerable.Range(0, 20), work, maxSize: 3)
+                                           : group.ImapUnordered(Enumerable.Range(0, 20), work, maxSize: 3);
+            foreach (int r in seq)
+            {
+                Assert.InRange(running, 0, 3);
+                results.Add(r);
+            }
+        });
+        Assert.Equal(3, peak);
+        if (ordered) Assert.Equal(Enumerable.Range(0, 20).Select(i => i * i), results);
+        else Assert.Equal(Enumerable.Range(0, 20).Select(i => i * i).Order(), results.Order());
+    }
+
+    [Fact]
+    public void Imap_IsLazy_AndNeverStartsMoreThanMaxSizeAheadOfTheConsumer()
+    {
+        var started = new List<int>();
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            IEnumerable<int> seq = group.Imap(Enumerable.Range(0, 10), i =>
+            {
+                started.Add(i);
+                return i;
+            }, maxSize: 2);
+            Fiber.Sleep(TimeSpan.FromMilliseconds(10));
+            Assert.Empty(started);                       // nothing before enumeration
+            using IEnumerator<int> e = seq.GetEnumerator();
+            Assert.True(e.MoveNext());
+            Assert.Equal(0, e.Current);
+            Fiber.Sleep(TimeSpan.FromMilliseconds(10));  // the consumer dawdles: results 1 is buffered, nothing more starts
+            Assert.Equal([0, 1], started);
+            Assert.True(e.MoveNext());
+            Assert.Equal(1, e.Current);
+            Fiber.Sleep(TimeSpan.FromMilliseconds(10));
+            Assert.Equal([0, 1, 2], started);
+        });
+    }
+
+    [Fact]
+    public void Imap_SlowFirstItem_ResultsAreBufferedInOrder()
+    {
+        var order = new List<int>();
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            foreach (int r in group.Imap(Enumerable.Range(0, 6), i =>
+            {
+                Fiber.Sleep(TimeSpan.FromMilliseconds(i == 0 ? 60 : 5));
+                return i;
+            }, maxSize: 3))
+                order.Add(r);
+        });
+        Assert.Equal([0, 1, 2, 3, 4, 5], order);
+    }
+
+    [Fact]
+    public void Map_ExceptionInTheMappedFunction_SurfacesOnTheCaller_AndTheHubKeepsWorking()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            var e = Assert.Throws<InvalidOperationException>(() => group.Map(Enumerable.Range(0, 5), i =>
+            {
+                Fiber.Yield();
+                return i == 3 ? throw new InvalidOperationException("boom 3") : i;
+            }));
+            Assert.Equal("boom 3", e.Message);
+
+            var seen = new List<int>();
+            var e2 = Assert.Throws<FormatException>(() =>
+            {
+                foreach (int r in group.Imap(Enumerable.Range(0, 5), i => i == 2 ? throw new FormatException("bad 2") : i, maxSize: 2))
+                    seen.Add(r);
+            });
+            Assert.Equal("bad 2", e2.Message);
+            Assert.Equal([0, 1], seen);
+
+            Assert.Throws<FormatException>(() => group.ImapUnordered(Enumerable.Range(0, 3), i => i == 1 ? throw new FormatException() : i).ToList());
+            Assert.True(group.Join(TimeSpan.FromSeconds(5)));
+            Assert.Equal([0, 1, 2], group.Map(Enumerable.Range(0, 3), i => i));
+            HubProbe.AssertHubWorks();
+        });
+    }
+
+    [Fact]
+    public void Apply_RunsInAMemberFiber_AndRethrows_InlineWhenTheCallerIsAMember()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            Fiber caller = Fiber.Current!;
+            Fiber? ranIn = null;
+            int r = group.Apply(() =>
+            {
+                ranIn = Fiber.Current;
+                Assert.True(group.Contains(ranIn!));
+                return 42;
+            });
+            Assert.Equal(42, r);
+            Assert.NotSame(caller, ranIn);
+            Assert.Throws<ArithmeticException>(() => group.Apply<int>(() => throw new ArithmeticException()));
+
+            Fiber member = group.Spawn(() =>
+            {
+                Fiber self = Fiber.Current!;
+                Assert.Same(self, group.Apply(() => Fiber.Current));   // inline, like gevent
+            });
+            member.Get();
+            Assert.True(member.IsSuccessful);
+        });
+    }
+
+    [Fact]
+    public void ApplyAsync_ReturnsTheFiber_AndCallsTheCallbackWithTheResult()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            var got = new List<string>();
+            Fiber<string> f = group.ApplyAsync(() => "hello", s => got.Add(s));
+            Assert.True(group.Contains(f));
+            Assert.Equal("hello", f.Get());
+            Fiber.Sleep(TimeSpan.FromMilliseconds(5));
+            Assert.Equal(["hello"], got);
+
+            Fiber<int> failing = group.ApplyAsync<int>(() => throw new TimeoutException(), _ => got.Add("never"));
+            Assert.False(failing.Join(TimeSpan.FromSeconds(5)) && failing.IsSuccessful);
+            Assert.IsType<TimeoutException>(failing.Exception);
+            Fiber.Sleep(TimeSpan.FromMilliseconds(5));
+            Assert.Equal(["hello"], got);
+
+            Fiber<List<int>> mapped = group.MapAsync(Enumerable.Range(1, 3), i => i * 10);
+            Assert.Equal([10, 20, 30], mapped.Get());
+        });
+    }
+
+    [Fact]
+    public void AFiberThatEnds_LeavesItsGroup_Discard_StopsTracking()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            Fiber quick = group.Spawn(() => { });
+            Fiber slow = group.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(30)));
+            Assert.Equal(2, group.Count);
+            Assert.Equal(2, group.Count());               // enumeration
+            quick.Join();
+            Assert.False(group.Contains(quick));
+            Assert.Equal([slow], group.ToList());
+            group.Discard(slow);
+            Assert.Equal(0, group.Count);
+            Assert.True(group.Join(TimeSpan.Zero));
+            Assert.False(slow.IsReady);
+            slow.Join();
+
+            Fiber done = Fiber.Spawn(() => { });
+            done.Join();
+            group.Add(done);                              // finished: not added (gevent)
+            Assert.Equal(0, group.Count);
+        });
+    }
+
+    [Fact]
+    public void Join_WithTimeout_ReturnsFalseWhileMembersRun_AndRaiseErrorRethrows()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            group.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(200)));
+            Assert.False(group.Join(TimeSpan.FromMilliseconds(20)));
+            Assert.True(group.Join());
+
+            group.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(5)));
+            group.Spawn(() => throw new DivideByZeroException("member failed"));
+            var e = Assert.Throws<DivideByZeroException>(() => group.Join(raiseError: true));
+            Assert.Equal("member failed", e.Message);
+            Assert.Equal(0, group.Count);
+        });
+    }
+
+    [Fact]
+    public void Kill_KillsEveryMember_RunsTheirFinallyBlocks_AndEmptiesTheGroup()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            int cleaned = 0;
+            var members = Enumerable.Range(0, 5).Select(_ => group.Spawn(() =>
+            {
+                try
+                {
+                    Fiber.Sleep(TimeSpan.FromSeconds(30));
+                }
+                finally
+                {
+                    cleaned++;
+                }
+            })).ToList();
+            Fiber.Yield();                                // let them start
+            var sw = Stopwatch.StartNew();
+            group.Kill();
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5));
+            Assert.Equal(5, cleaned);
+            Assert.All(members, m => Assert.True(m.IsReady && m.IsSuccessful));  // GreenletExit is success
+            Assert.Equal(0, group.Count);
+
+            Fiber custom = group.Spawn(() => Fiber.Sleep(TimeSpan.FromSeconds(30)));
+            Fiber notStarted = group.Spawn(() => cleaned = -100);
+            group.Kill(new OperationCanceledException("stop"), block: false);
+            Assert.True(group.Join(TimeSpan.FromSeconds(5)));
+            Assert.IsType<OperationCanceledException>(custom.Exception);
+            Assert.Equal(5, cleaned);                     // the unstarted one never ran
+            Assert.True(notStarted.IsReady);
+        });
+    }
+
+    [Fact]
+    public void Kill_FromAMember_KillsTheOthersThenTheCaller()
+    {
+        Hub.Run(() =>
+        {
+            var group = new FiberGroup();
+            Fiber other = group.Spawn(() => Fiber.Sleep(TimeSpan.FromSeconds(30)));
+            bool after = false;
+            Fiber killer = group.Spawn(() =>
+            {
+                Fiber.Yield();
+                group.Kill();
+                after = true;
+            });
+            Assert.True(group.Join(TimeSpan.FromSeconds(5)));
+            Assert.True(other.IsReady);
+            Assert.True(killer.IsSuccessful);
+            Assert.False(after);
+        });
+    }
+
+    [Fact]
+    public void FromANonHubThread_TheGroupRunsOnTheDefaultHub_AndBlocksTheCaller()
+    {
+        var group = new FiberGroup();
+        Assert.Same(Hub.Default, group.Hub);
+        Assert.Equal([1, 2, 3], group.Map(new[] { 0, 1, 2 }, i =>
+        {
+            Fiber.Sleep(TimeSpan.FromMilliseconds(5));
+            return i + 1;
+        }));
+        Assert.Equal([0, 1, 2], group.Imap(Enumerable.Range(0, 3), i => i, maxSize: 1).ToList());
+        Fiber f = group.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(20)));
+        Assert.True(group.Contains(f));
+        Assert.True(group.Join(TimeSpan.FromSeconds(5)));
+        Assert.Equal(0, group.Count);
+        Assert.Throws<InvalidCastException>(() => group.Apply<int>(() => throw new InvalidCastException()));
+    }
+
+    [Fact]
+    public void UsingAGroupFromAnotherHub_IsRefused()
+    {
+        var group = new FiberGroup();                     // on the default hub
+        Hub.Run(() =>
+        {
+            Assert.Throws<InvalidOperationException>(() => group.Spawn(() => { }));
+            Assert.Throws<ArgumentException>(() => group.Add(Fiber.Spawn(() => { })));
+            HubProbe.AssertHubWorks();
+        });
+    }
+}

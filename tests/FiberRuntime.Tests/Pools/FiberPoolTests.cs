@@ -1,0 +1,201 @@
+using System.Diagnostics;
+
+namespace FiberRuntime.Tests.Pools;
+
+/// <summary>gevent.pool.Pool semantics: a bounded group.</summary>
+public class FiberPoolTests
+{
+    [Fact]
+    public void Pool10_Spawning20Sleepers_NeverRunsMoreThan10()
+    {
+        int running = 0, peak = 0;
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(10);
+            for (int i = 0; i < 20; i++)
+            {
+                pool.Spawn(() =>
+                {
+                    running++;
+                    peak = Math.Max(peak, running);
+                    Fiber.Sleep(TimeSpan.FromMilliseconds(20));
+                    running--;
+                });
+                Assert.InRange(pool.Count, 1, 10);
+            }
+            Assert.True(pool.Join(TimeSpan.FromSeconds(10)));
+        });
+        Assert.Equal(10, peak);
+        Assert.Equal(0, running);
+    }
+
+    [Fact]
+    public void Spawn_BlocksTheCallerWhileFull_AndTheNewFiberStartsOnlyWithASlot()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(2);
+            var log = new List<string>();
+            Fiber a = pool.Spawn(() => { log.Add("a start"); Fiber.Sleep(TimeSpan.FromMilliseconds(40)); log.Add("a end"); });
+            pool.Spawn(() => { log.Add("b start"); Fiber.Sleep(TimeSpan.FromMilliseconds(80)); log.Add("b end"); });
+            Assert.True(pool.IsFull);
+            Assert.Equal(0, pool.FreeCount);
+            pool.Spawn(() => log.Add("c start"));        // waits for a to finish
+            log.Add("spawned c");
+            Assert.True(a.IsReady);
+            Assert.True(pool.Join(TimeSpan.FromSeconds(5)));
+            Assert.Equal(["a start", "b start", "a end", "spawned c", "c start", "b end"], log);
+        });
+    }
+
+    [Fact]
+    public void FreeCount_TracksMembers()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(3);
+            Assert.Equal(3, pool.Size);
+            Assert.Equal(3, pool.FreeCount);
+            Assert.False(pool.IsFull);
+            Fiber a = pool.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(10)));
+            Assert.Equal(2, pool.FreeCount);
+            Fiber b = Fiber.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(30)));
+            pool.Add(b);
+            Assert.Equal(1, pool.FreeCount);
+            pool.Discard(b);
+            Assert.Equal(2, pool.FreeCount);
+            a.Join();
+            Assert.Equal(3, pool.FreeCount);           // a finished: its slot is free as soon as it is joined
+            b.Join();
+            Assert.Equal(3, pool.FreeCount);
+        });
+    }
+
+    [Fact]
+    public void WaitAvailable_ReturnsAtOnceWhenFree_WaitsWhenFull_AndTimesOut()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(1);
+            Assert.Equal(1, pool.WaitAvailable());
+            Fiber a = pool.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(50)));
+            Assert.Equal(0, pool.WaitAvailable(TimeSpan.FromMilliseconds(5)));
+            Assert.Equal(0, pool.WaitAvailable(TimeSpan.Zero));
+            Assert.Equal(1, pool.WaitAvailable(TimeSpan.FromSeconds(5)));
+            Assert.True(a.IsReady);
+            Assert.Equal(1, pool.FreeCount);           // waiting took no slot
+        });
+    }
+
+    [Fact]
+    public void TryAdd_TimesOutOnAFullPool()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(1);
+            pool.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(40)));
+            Fiber extra = Fiber.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(100)));
+            Assert.False(pool.TryAdd(extra, TimeSpan.Zero));
+            Assert.False(pool.TryAdd(extra, TimeSpan.FromMilliseconds(5)));
+            Assert.False(pool.Contains(extra));
+            Assert.True(pool.TryAdd(extra, TimeSpan.FromSeconds(5)));
+            Assert.True(pool.Contains(extra));
+            Assert.True(pool.Join(TimeSpan.FromSeconds(5)));
+        });
+    }
+
+    [Fact]
+    public void ThreeSleepsOf200ms_InAPoolOf3_RunConcurrently()
+    {
+        var sw = new Stopwatch();
+        List<int> r = Hub.Run(() =>
+        {
+            var pool = new FiberPool(3);
+            sw.Start();
+            List<int> res = pool.Map(Enumerable.Range(0, 3), i =>
+            {
+                Fiber.Sleep(TimeSpan.FromMilliseconds(200));
+                return i;
+            });
+            sw.Stop();
+            return res;
+        });
+        Assert.Equal([0, 1, 2], r);
+        Assert.True(sw.Elapsed < TimeSpan.FromMilliseconds(550), $"took {sw.Elapsed}");
+    }
+
+    [Fact]
+    public void MapOnAPool_IsBoundedByItsSize()
+    {
+        int running = 0, peak = 0;
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(4);
+            List<int> res = pool.Map(Enumerable.Range(0, 15), i =>
+            {
+                running++;
+                peak = Math.Max(peak, running);
+                Fiber.Sleep(TimeSpan.FromMilliseconds(3));
+                running--;
+                return -i;
+            });
+            Assert.Equal(Enumerable.Range(0, 15).Select(i => -i), res);
+            Assert.Equal([0, 1, 2], pool.Imap(Enumerable.Range(0, 3), i => i, maxSize: 10).ToList());
+        });
+        Assert.Equal(4, peak);
+    }
+
+    [Fact]
+    public void MemberOfAFullPool_CanStillApplyMapAndApplyAsync_WithoutDeadlock()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(1);
+            Fiber<int> outer = pool.Spawn(() =>
+            {
+                int a = pool.Apply(() => 1);                                  // inline
+                int b = pool.Map(Enumerable.Range(0, 3), i => i).Sum();       // inline: the caller holds the only slot
+                Fiber<int> c = pool.ApplyAsync(() => 10);                     // not a member: waits for the slot itself
+                Assert.False(pool.Contains(c));
+                return a + b + (c.Join(TimeSpan.FromMilliseconds(20)) ? -1000 : 0);
+            });
+            Assert.Equal(4, outer.Get());
+            Assert.True(pool.Join(TimeSpan.FromSeconds(5)));
+        });
+    }
+
+    [Fact]
+    public void SlotsGoToWaitersInFifoOrder()
+    {
+        var order = new List<int>();
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(1);
+            pool.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(20)));
+            var spawners = Enumerable.Range(0, 4).Select(i => Fiber.Spawn(() => pool.Spawn(() => order.Add(i)))).ToList();
+            Fiber.JoinAll(spawners);
+            Assert.True(pool.Join(TimeSpan.FromSeconds(5)));
+        });
+        Assert.Equal([0, 1, 2, 3], order);
+    }
+
+    [Fact]
+    public void KillingAFiberWaitingForASlot_LeavesThePoolConsistent()
+    {
+        Hub.Run(() =>
+        {
+            var pool = new FiberPool(1);
+            pool.Spawn(() => Fiber.Sleep(TimeSpan.FromMilliseconds(30)));
+            bool ran = false;
+            Fiber waiter = Fiber.Spawn(() => pool.Spawn(() => ran = true));
+            Fiber.Yield();
+            waiter.Kill();
+            Assert.True(waiter.IsReady);
+            Assert.True(pool.Join(TimeSpan.FromSeconds(5)));
+            Assert.False(ran);
+            Assert.Equal(1, pool.FreeCount);
+            pool.Spawn(() => ran = true).Join();
+            Assert.True(ran);
+        });
+    }
+}
