@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using System.Text;
+using Xunit.Abstractions;
+
+namespace FiberRuntime.Tests.Scheduling;
+
+/// <summary>Runs each sample in samples/ as a child process (<c>dotnet samples/&lt;Name&gt;/bin/&lt;cfg&gt;/net10.0/&lt;Name&gt;.dll</c>)
+/// and checks its output. A sample that was not built yet (e.g. <c>dotnet test tests/FiberRuntime.Tests</c>, which does
+/// not build the solution) is built once with <c>dotnet build samples/&lt;Name&gt; -c &lt;cfg&gt;</c>.</summary>
+public class SamplesTests(ITestOutputHelper output)
+{
+    private static readonly Lock s_buildLock = new();
+
+    [Fact]
+    public void Synchronous_PrintsTheTutorialsOutput()
+    {
+        string[] lines = RunSample("Synchronous");
+        string[] expected =
+        [
+            "Running in foo",
+            "Explicit context to bar",
+            "Explicit context switch to foo again",
+            "Implicit context switch back to bar",
+            "foo and bar together took about one sleep: yes",
+            "Synchronous:",
+            .. Enumerable.Range(1, 9).Select(i => $"Task {i} done"),
+            "Asynchronous:",
+            // delays 0/50/100 ms from Random(2024): 0 → tasks 0, 4, 5; 50 → 2, 3, 8, 9; 100 → 1, 6, 7
+            .. new[] { 0, 4, 5, 2, 3, 8, 9, 1, 6, 7 }.Select(i => $"Task {i} done"),
+        ];
+        Assert.Equal(expected, lines);
+    }
+
+    [Fact]
+    public void Greenlets_PrintsTheTutorialsOutput()
+    {
+        string[] lines = RunSample("Greenlets");
+        Assert.Equal(
+        [
+            "producer sends apple",
+            "consumer got apple",
+            "producer sends banana",
+            "consumer got banana",
+            "producer sends cherry",
+            "consumer got cherry",
+            "consumer done after 3 items",
+            "a.....",
+            "b.....",
+            "a....2",
+            "b....2",
+            "A and B are dead: True True",
+        ], lines);
+    }
+
+    private string[] RunSample(string name)
+    {
+        var here = new DirectoryInfo(AppContext.BaseDirectory);           // tests/FiberRuntime.Tests/bin/<cfg>/<tfm>/
+        string tfm = here.Name, configuration = here.Parent!.Name;
+        DirectoryInfo root = here.Parent.Parent!.Parent!.Parent!.Parent!; // the repository
+        string project = Path.Combine(root.FullName, "samples", name);
+        string dll = Path.Combine(project, "bin", configuration, tfm, name + ".dll");
+        lock (s_buildLock)
+        {
+            if (!File.Exists(dll))
+            {
+                (int code, string text) = Run(["build", project, "-c", configuration, "--nologo", "-v", "q"], TimeSpan.FromMinutes(5));
+                Assert.True(code == 0, $"dotnet build {project} failed:\n{text}");
+            }
+        }
+        Assert.True(File.Exists(dll), $"{dll} is missing after the build");
+        (int exit, string stdout) = Run([dll], TimeSpan.FromMinutes(1));
+        output.WriteLine(stdout);
+        Assert.Equal(0, exit);
+        return stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.TrimEnd('\r')).ToArray();
+    }
+
+    /// <summary>Runs the dotnet host; returns its exit code and standard output (standard error goes to the test log
+    /// and fails the run only through the exit code).</summary>
+    private (int ExitCode, string Output) Run(string[] arguments, TimeSpan timeout)
+    {
+        var psi = new ProcessStartInfo(DotnetHost())
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (string a in arguments) psi.ArgumentList.Add(a);
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        using var p = new Process { StartInfo = psi };
+        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
+        p.Start();
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            p.WaitForExit();
+            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish within {timeout}");
+        }
+        p.WaitForExit();
+        lock (stderr)
+        {
+            if (stderr.Length > 0) output.WriteLine("stderr:\n" + stderr);
+        }
+        lock (stdout) return (p.ExitCode, stdout.ToString());
+    }
+
+    private static string DotnetHost() =>
+        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
+}
