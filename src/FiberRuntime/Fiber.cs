@@ -232,8 +232,15 @@ public class Fiber : Greenlet
         if (IsNotStarted)
         {
             MarkDeadUnstarted();
-            if (exception is null or GreenletExit) Complete(null, null);
-            else Complete(null, exception);
+            if (exception is null or GreenletExit)
+            {
+                Complete(null, null);
+            }
+            else
+            {
+                Complete(null, exception);
+                Hub.ReportFiberException(this, exception);     // as gevent reports it
+            }
             return;
         }
         Hub.InterruptSoon(this, exception ?? new GreenletExit());
@@ -254,7 +261,11 @@ public class Fiber : Greenlet
     public void Unlink(Action<Fiber> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
-        Hub.CheckThread();
+        if (!Hub.IsCallerOnHub)
+        {
+            Hub.Post(() => Unlink(callback));
+            return;
+        }
         _links?.RemoveAll(l => l.Callback == callback);
     }
 
@@ -327,6 +338,7 @@ public class Fiber : Greenlet
         Fiber[] all = fibers.ToArray();
         int want = Math.Min(count ?? all.Length, all.Length);
         var done = new List<Fiber>(want);
+        if (want == 0) return done;
         foreach (Fiber f in IWait(all, timeout))
         {
             done.Add(f);

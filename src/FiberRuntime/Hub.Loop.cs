@@ -44,7 +44,7 @@ public sealed partial class Hub
     internal static long Now => Stopwatch.GetTimestamp();
 
     internal static long DueAfter(TimeSpan delay) =>
-        delay <= TimeSpan.Zero ? Now : Now + (long)Math.Min(delay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4);
+        delay <= TimeSpan.Zero ? Now : Now + (long)Math.Min(delay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4.0);
 
     internal Greenlet LoopGreenlet => _loop ??= new HubLoopGreenlet(this);
 
@@ -142,6 +142,11 @@ public sealed partial class Hub
     {
         Greenlet g = CurrentGreenlet;
         int token = PrepareWait();
+        if (delay == System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            Park(reason);               // until killed (or reported as blocking forever)
+            return;
+        }
         if (delay <= TimeSpan.Zero)
         {
             Wake(g, token);             // to the back of the ready queue
@@ -237,7 +242,8 @@ public sealed partial class Hub
         if (_timers.Peek() is not { } next) return -1;
         long ticks = next.Due - Now;
         if (ticks <= 0) return 0;
-        return (int)Math.Min(int.MaxValue, (ticks * 1000 + Stopwatch.Frequency - 1) / Stopwatch.Frequency);
+        // in double: ticks * 1000 overflows a long for timers a few months away (Stopwatch.Frequency is 1e9 here)
+        return (int)Math.Min(int.MaxValue, Math.Ceiling(ticks * 1000.0 / Stopwatch.Frequency));
     }
 
     private void RunItem(in ReadyItem item)

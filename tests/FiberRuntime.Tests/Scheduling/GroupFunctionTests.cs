@@ -165,7 +165,7 @@ public class GroupFunctionTests
         });
     }
 
-    [Fact(Skip = "BUG: Fiber.Wait(fibers, count: 0) waits for the first fiber to finish and returns it, instead of returning an empty list at once")]
+    [Fact]
     public void Wait_WithCountZero_ReturnsAtOnce_Empty()
     {
         Hub.Run(() =>

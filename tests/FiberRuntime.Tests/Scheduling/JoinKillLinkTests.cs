@@ -512,7 +512,7 @@ public class JoinKillLinkTests
         });
     }
 
-    [Fact(Skip = "BUG: Unlink from a plain thread throws InvalidOperationException (Hub.CheckThread) while Link/LinkValue/LinkException from the same thread work (they post to the hub)")]
+    [Fact]
     public void Unlink_FromAPlainThread_LikeLink_Works()
     {
         int removed = 0;
