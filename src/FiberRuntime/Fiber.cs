@@ -23,9 +23,8 @@ public class Fiber : Greenlet
 
     private static int s_nextId;
 
-    private readonly Func<object?>? _body;
+    private readonly Action? _action;
     private volatile Status _status;
-    private object? _value;
     private Exception? _exception;
     private WaitQueue? _joiners;
     private List<(Action<Fiber> Callback, int Kind)>? _links;
@@ -34,10 +33,13 @@ public class Fiber : Greenlet
     /// <summary>A number that identifies the fiber in diagnostics.</summary>
     public int Id { get; } = Interlocked.Increment(ref s_nextId);
 
-    internal Fiber(Hub hub, Func<object?> body) : base(hub, (Greenlet?)null)
+    internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
     {
-        _body = body;
+        _action = action;
     }
+
+    /// <summary>Runs the fiber's body (<see cref="Fiber{T}"/> keeps its typed result itself).</summary>
+    private protected virtual void InvokeBody() => _action!();
 
     /// <summary>The root fiber of a hub: the greenlet <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs on.</summary>
     internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
@@ -57,9 +59,6 @@ public class Fiber : Greenlet
     /// <summary>The exception that ended the fiber, or <see langword="null"/>.</summary>
     public Exception? Exception => _status == Status.Failed ? _exception : null;
 
-    /// <summary>The fiber's result as an object (null for an <see cref="Action"/> body, or before it finished).</summary>
-    internal object? BoxedValue => _value;
-
     /// <inheritdoc />
     public override string ToString() => $"Fiber #{Id} ({_status.ToString().ToLowerInvariant()})";
 
@@ -71,7 +70,7 @@ public class Fiber : Greenlet
     public static Fiber Spawn(Action action)
     {
         ArgumentNullException.ThrowIfNull(action);
-        return Start(new Fiber(Hub.ForCaller, () => { action(); return null; }), null);
+        return Start(new Fiber(Hub.ForCaller, action), null);
     }
 
     /// <summary>Starts <paramref name="func"/> in a new fiber whose <see cref="Fiber{T}.Value"/> is its result.</summary>
@@ -87,7 +86,7 @@ public class Fiber : Greenlet
     {
         ArgumentNullException.ThrowIfNull(action);
         Hub.ValidateTimeout(delay, nameof(delay));
-        return Start(new Fiber(Hub.ForCaller, () => { action(); return null; }), delay);
+        return Start(new Fiber(Hub.ForCaller, action), delay);
     }
 
     /// <summary>Starts <paramref name="func"/> in a new fiber after <paramref name="delay"/>.</summary>
@@ -130,23 +129,23 @@ public class Fiber : Greenlet
         _status = Status.Running;
         try
         {
-            Complete(_body!(), null);
+            InvokeBody();
+            Complete(null);
         }
         catch (GreenletExit)
         {
-            Complete(null, null);
+            Complete(null);
         }
         catch (Exception e)
         {
-            Complete(null, e);
+            Complete(e);
             Hub.ReportFiberException(this, e);
         }
         return null;
     }
 
-    private void Complete(object? value, Exception? error)
+    private void Complete(Exception? error)
     {
-        _value = value;
         _exception = error;
         _status = error is null ? Status.Succeeded : Status.Failed;
         Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
@@ -180,7 +179,7 @@ public class Fiber : Greenlet
         Hub hub = Hub;
         if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
         if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
-        hub.WaitOn(_joiners ??= new WaitQueue(), timeout, $"Fiber.Join({this})");
+        hub.WaitOn(_joiners ??= new WaitQueue(), timeout, "Fiber.Join", subject: this);
         return IsReady;
     }
 
@@ -197,13 +196,10 @@ public class Fiber : Greenlet
 
     /// <summary>Waits for the fiber and returns nothing, rethrowing the exception that ended it (gevent's <c>get</c>).</summary>
     /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>
-    public void Get(TimeSpan? timeout = null) => GetBoxed(timeout);
-
-    internal object? GetBoxed(TimeSpan? timeout)
+    public void Get(TimeSpan? timeout = null)
     {
         if (!Join(timeout)) throw new FiberTimeoutException($"{this} did not finish within {timeout}.");
         if (_status == Status.Failed) ExceptionDispatchInfo.Throw(_exception!);
-        return _value;
     }
 
     // ---- killing ------------------------------------------------------------------------------------------
@@ -234,11 +230,11 @@ public class Fiber : Greenlet
             MarkDeadUnstarted();
             if (exception is null or GreenletExit)
             {
-                Complete(null, null);
+                Complete(null);
             }
             else
             {
-                Complete(null, exception);
+                Complete(exception);
                 Hub.ReportFiberException(this, exception);     // as gevent reports it
             }
             return;
@@ -445,15 +441,25 @@ public class Fiber : Greenlet
 /// <typeparam name="T">The result type.</typeparam>
 public sealed class Fiber<T> : Fiber
 {
-    internal Fiber(Hub hub, Func<T> func) : base(hub, () => func())
+    private readonly Func<T> _func;
+    private T? _result;
+
+    internal Fiber(Hub hub, Func<T> func) : base(hub, null)
     {
+        _func = func;
     }
+
+    private protected override void InvokeBody() => _result = _func();     // kept typed: no boxing
 
     /// <summary>The result once the fiber finished successfully; <c>default</c> before that or after a failure
     /// (gevent's <c>value</c>).</summary>
-    public T? Value => IsSuccessful && BoxedValue is T v ? v : default;
+    public T? Value => IsSuccessful ? _result : default;
 
     /// <summary>Waits for the fiber and returns its result, rethrowing the exception that ended it.</summary>
     /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>
-    public new T Get(TimeSpan? timeout = null) => (T)GetBoxed(timeout)!;
+    public new T Get(TimeSpan? timeout = null)
+    {
+        base.Get(timeout);
+        return _result!;
+    }
 }

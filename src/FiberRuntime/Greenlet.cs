@@ -38,7 +38,9 @@ public class Greenlet
     // it waits for (for diagnostics and the would-block-forever message).
     internal int WaitToken;
     internal bool WakePending;
-    internal string? WaitReason;
+    internal bool IsParked;
+    internal string? WaitReason;        // valid while IsParked; kept afterwards (a reference store costs a barrier)
+    internal object? WaitSubject;       // what the wait is on, formatted only when a message needs it
     private Scheduling.WaitNode? _waitNode;
     private Scheduling.WakeTimer? _wakeTimer;
 

@@ -60,21 +60,29 @@ public sealed partial class Hub
 
     /// <summary>Switches from the running greenlet to the hub loop until its current wait is woken; returns the
     /// value it was woken with, or throws the exception it was woken with.</summary>
-    internal object? Park(string reason)
+    internal object? Park(string reason, object? subject = null)
     {
         Greenlet g = CurrentGreenlet;
         if (ReferenceEquals(g, _loop))
             throw new InvalidOperationException($"{reason}: the hub loop itself cannot block (this is a hub callback).");
-        g.WaitReason = reason;
+        // reference stores only when they change: each costs a GC write barrier, and most waits repeat
+        if (!ReferenceEquals(g.WaitReason, reason)) g.WaitReason = reason;
+        if (!ReferenceEquals(g.WaitSubject, subject)) g.WaitSubject = subject;
+        g.IsParked = true;
         try
         {
             return Transfer(g, LoopGreenlet, null, null);
         }
         finally
         {
-            g.WaitReason = null;
+            g.IsParked = false;
+            if (g.WaitSubject is not null) g.WaitSubject = null;    // do not keep the subject alive
         }
     }
+
+    /// <summary>What a parked greenlet waits for, for messages: its reason and subject.</summary>
+    internal static string DescribeWait(Greenlet g) =>
+        !g.IsParked || g.WaitReason is null ? "a switch" : g.WaitSubject is null ? g.WaitReason : $"{g.WaitReason}({g.WaitSubject})";
 
     /// <summary>Resumes <paramref name="g"/>'s wait <paramref name="token"/> with a value (or an exception), once.
     /// Returns false when that wait is over or already being resumed.</summary>
@@ -111,7 +119,7 @@ public sealed partial class Hub
     /// <summary>The common blocking wait: joins <paramref name="queue"/> (optionally offering <paramref name="item"/>),
     /// parks until woken or until <paramref name="timeout"/> passes, and leaves the queue whatever happened.
     /// Returns the wake-up value, or <see cref="WakeTimer.TimedOut"/>.</summary>
-    internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null)
+    internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null, object? subject = null)
     {
         Greenlet g = CurrentGreenlet;
         int token = PrepareWait();
@@ -128,7 +136,7 @@ public sealed partial class Hub
         }
         try
         {
-            return Park(reason);
+            return Park(reason, subject);
         }
         finally
         {
@@ -222,9 +230,13 @@ public sealed partial class Hub
         Reactor reactor = _reactor!;
         while (true)
         {
-            long now = Now;
-            while (_timers.PopDue(now) is { } timer) RunGuarded(static t => ((HubTimer)t!).Fire(), timer);
-            while (_inbox.TryDequeue(out Action? posted)) RunGuarded(static a => ((Action)a!)(), posted);
+            if (_timers.Count > 0)
+            {
+                long now = Now;
+                while (_timers.PopDue(now) is { } timer) RunGuarded(static t => ((HubTimer)t!).Fire(), timer);
+            }
+            if (!_inbox.IsEmpty)
+                while (_inbox.TryDequeue(out Action? posted)) RunGuarded(static a => ((Action)a!)(), posted);
 
             // run what was ready when this round began; what becomes ready meanwhile waits for the next round,
             // so timers and posted work are never starved
@@ -288,10 +300,10 @@ public sealed partial class Hub
     private bool ReportBlockedForever()
     {
         Greenlet root = _root!;
-        string waits = root.WaitReason ?? "a switch";
+        string waits = DescribeWait(root);
         var blocked = new LoopExitException(
             $"This operation would block forever: the hub's main greenlet waits for {waits}, and no other greenlet is ready, no timer is pending and no I/O or other thread can wake it.");
-        if (root.WaitReason is not null)
+        if (root.IsParked)
         {
             Interrupt(root, blocked);
             return true;
