@@ -68,10 +68,9 @@ public sealed class AsyncResult<T>
     public bool Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
-        if (_state != Pending) return true;
-        if (SyncHub.IsZero(timeout) && !ReferenceEquals(Hub.Current, _hub)) return _state != Pending;
-        Hub hub = SyncHub.Bind(ref _hub, "AsyncResult.Wait", _gate);
         if (_state != Pending || SyncHub.IsZero(timeout)) return _state != Pending;
+        Hub hub = SyncHub.Bind(ref _hub, "AsyncResult.Wait", _gate);
+        if (_state != Pending) return true;
         hub.WaitOn(_waiters, timeout, "AsyncResult.Wait");
         return _state != Pending;
     }

@@ -64,11 +64,9 @@ public sealed class FiberEvent
     public bool Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
-        if (_isSet) return true;
-        if (SyncHub.IsZero(timeout) && !ReferenceEquals(Hub.Current, _hub)) return _isSet;
+        if (_isSet || SyncHub.IsZero(timeout)) return _isSet;
         Hub hub = SyncHub.Bind(ref _hub, "FiberEvent.Wait", _gate);
         if (_isSet) return true;
-        if (SyncHub.IsZero(timeout)) return false;
         object? r = hub.WaitOn(_waiters, timeout, "FiberEvent.Wait");
         return !ReferenceEquals(r, WakeTimer.TimedOut) || _isSet;
     }
