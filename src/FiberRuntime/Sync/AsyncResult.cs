@@ -115,8 +115,11 @@ public sealed class AsyncResult<T>
             }
         }
         if (ReferenceEquals(hub, current)) CompleteOnHub(hub, value, exception);
-        else hub.Post(() => CompleteOnHub(hub, value, exception));
+        else PostTo(hub, value, exception);
     }
+
+    // separate method: a lambda capturing locals of Complete would allocate its closure on every call
+    private void PostTo(Hub hub, T? value, Exception? exception) => hub.Post(() => CompleteOnHub(hub, value, exception));
 
     private void Store(T? value, Exception? exception)
     {

@@ -91,9 +91,15 @@ public sealed class FiberEvent
             }
         }
         if (ReferenceEquals(hub, current)) return hub;
+        PostTo(hub, set);
+        return null;
+    }
+
+    // separate method: a lambda capturing a local of Route would allocate its closure on every call
+    private void PostTo(Hub hub, bool set)
+    {
         if (set) hub.Post(() => SetOnHub(hub));
         else hub.Post(() => _isSet = false);
-        return null;
     }
 
     private void SetOnHub(Hub hub)
