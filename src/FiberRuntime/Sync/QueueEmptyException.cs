@@ -1,6 +1,9 @@
+using System.Diagnostics;
+
 namespace FiberRuntime;
 
 /// <summary>Raised when a queue is empty: a non-blocking get found no item, or a get timed out (gevent's <c>gevent.queue.Empty</c>).</summary>
+[DebuggerDisplay("{GetType().Name,nq}: {Message}")]
 public class QueueEmptyException : Exception
 {
     /// <summary>Creates the exception.</summary>

@@ -1,6 +1,9 @@
+using System.Diagnostics;
+
 namespace FiberRuntime;
 
 /// <summary>Raised when a queue is full: a non-blocking put found no room, or a put timed out (gevent's <c>gevent.queue.Full</c>).</summary>
+[DebuggerDisplay("{GetType().Name,nq}: {Message}")]
 public class QueueFullException : Exception
 {
     /// <summary>Creates the exception.</summary>
