@@ -39,6 +39,7 @@ public class Greenlet
     internal int WaitToken;
     internal bool WakePending;
     internal bool IsParked;
+    internal Exception? PendingInterrupt;  // a kill/timeout that arrived while a wake-up was on its way
     internal string? WaitReason;        // valid while IsParked; kept afterwards (a reference store costs a barrier)
     internal object? WaitSubject;       // what the wait is on, formatted only when a message needs it
     private Scheduling.WaitNode? _waitNode;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -65,6 +66,15 @@ public sealed partial class Hub
         Greenlet g = CurrentGreenlet;
         if (ReferenceEquals(g, _loop))
             throw new InvalidOperationException($"{reason}: the hub loop itself cannot block (this is a hub callback).");
+        if (g.PendingInterrupt is { } pending)
+        {
+            // a kill or timeout arrived while this greenlet was being woken: raise it here, at its next blocking
+            // point, and void the wait it was about to start (any wake-up already queued for it goes stale)
+            g.PendingInterrupt = null;
+            g.WaitToken++;
+            g.WakePending = false;
+            ExceptionDispatchInfo.Throw(pending);
+        }
         // reference stores only when they change: each costs a GC write barrier, and most waits repeat
         if (!ReferenceEquals(g.WaitReason, reason)) g.WaitReason = reason;
         if (!ReferenceEquals(g.WaitSubject, subject)) g.WaitSubject = subject;
@@ -179,7 +189,7 @@ public sealed partial class Hub
     internal void InterruptSoon(Greenlet g, Exception error)
     {
         if (g.IsDead) return;
-        if (g.WakePending) ScheduleCallback(static s => { var (hub, target, e) = ((Hub, Greenlet, Exception))s!; hub.InterruptSoon(target, e); }, (this, g, error));
+        if (g.WakePending) g.PendingInterrupt ??= error;     // raised by its next Park
         else Interrupt(g, error);
     }
 
