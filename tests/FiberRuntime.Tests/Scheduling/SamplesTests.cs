@@ -52,6 +52,59 @@ public class SamplesTests(ITestOutputHelper output)
         ], lines);
     }
 
+    [Fact]
+    public void Events_PrintsTheTutorialsOutput()
+    {
+        Assert.Equal(
+        [
+            "A: Hey wait for me, I have to do something",
+            "I'll wait for you",
+            "I'll wait for you",
+            "Ok, I'm done",
+            "It's about time",
+            "It's about time",
+            "Hello!",
+        ], RunSample("Events"));
+    }
+
+    [Fact]
+    public void Queues_PrintsTheTutorialsOutput()
+    {
+        string[] workers = ["steve", "john", "nancy"];
+        string[] bounded = ["steve", "john", "bob"];
+        Assert.Equal(
+        [
+            // the boss puts 24 tasks without waiting; three workers take turns (Sleep(0) sends each to the back)
+            .. Enumerable.Range(1, 24).Select(i => $"Worker {workers[(i - 1) % 3]} got task {i}"),
+            "Quitting time!", "Quitting time!", "Quitting time!",
+            // maxsize 3: the boss blocks while the queue is full, so its messages interleave with the workers'
+            .. Enumerable.Range(1, 6).Select(i => $"Worker {bounded[(i - 1) % 3]} got task {i}"),
+            "Assigned all work in iteration 1",
+            .. Enumerable.Range(7, 12).Select(i => $"Worker {bounded[(i - 1) % 3]} got task {i}"),
+            "Assigned all work in iteration 2",
+            "Worker steve got task 19",
+            "Quitting time!", "Quitting time!", "Quitting time!",
+        ], RunSample("Queues"));
+    }
+
+    [Fact]
+    public void Groups_PrintsTheTutorialsOutput()
+    {
+        Assert.Equal(
+        [
+            "bar", "bar", "bar", "foo", "foo", "foo", "fizz", "fizz", "fizz",
+            // a finished fiber leaves its group at once (gevent counts it until the group notices: 3, 3, 3)
+            "Size of group 3", "Hello from a fiber of the group",
+            "Size of group 2", "Hello from a fiber of the group",
+            "Size of group 1", "Hello from a fiber of the group",
+            "Map returned [0, 1, 2]",
+            "Ordered", "(task, 0)", "(task, 1)", "(task, 2)",
+            "Unordered", "(task, 2)", "(task, 1)", "(task, 0)",
+            "Imap over 20 items with maxSize 3: at most 3 ran at once",
+            "FiberPool(10) ran 20 fibers, at most 10 at once",
+        ], RunSample("Groups"));
+    }
+
     private string[] RunSample(string name)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);           // tests/FiberRuntime.Tests/bin/<cfg>/<tfm>/
