@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using BenchmarkDotNet.Attributes;
 
 namespace FiberRuntime.Benchmarks;
@@ -27,73 +26,15 @@ public class SchedulerBenchmarks
 
     // ---- one long-lived hub: the benchmark thread hands it a work item and waits --------------------------
 
-    private readonly SemaphoreSlim _hubRequest = new(0);
-    private readonly SemaphoreSlim _hubDone = new(0);
-    private Action? _hubWork;
-    private Thread? _hubCaller;
-    private ExceptionDispatchInfo? _hubError;
+    private BenchmarkHub? _hub;
 
     [GlobalSetup]
-    public void StartHub()
-    {
-        using var ready = new ManualResetEventSlim();
-        _hubCaller = new Thread(() =>
-        {
-            try
-            {
-                Hub.Run(() =>
-                {
-                    ready.Set();
-                    while (true)
-                    {
-                        // blocking the root greenlet in SemaphoreSlim.Wait is fine: nothing else runs on this
-                        // hub between requests
-                        _hubRequest.Wait();
-                        Action? work = _hubWork;
-                        if (work is null) break;
-                        try
-                        {
-                            work();
-                        }
-                        catch (Exception e)
-                        {
-                            _hubError = ExceptionDispatchInfo.Capture(e);
-                        }
-                        _hubDone.Release();
-                    }
-                });
-            }
-            catch (Exception e)
-            {
-                _hubError = ExceptionDispatchInfo.Capture(e);
-            }
-            finally
-            {
-                ready.Set();
-            }
-        })
-        { IsBackground = true, Name = "hub caller" };
-        _hubCaller.Start();
-        ready.Wait();
-        _hubError?.Throw();
-    }
+    public void StartHub() => _hub = new BenchmarkHub();
 
     [GlobalCleanup]
-    public void StopHub()
-    {
-        _hubWork = null;
-        _hubRequest.Release();
-        _hubCaller?.Join();
-        _hubError?.Throw();
-    }
+    public void StopHub() => _hub?.Dispose();
 
-    private void OnHub(Action work)
-    {
-        _hubWork = work;
-        _hubRequest.Release();
-        _hubDone.Wait();
-        _hubError?.Throw();
-    }
+    private void OnHub(Action work) => _hub!.Invoke(work);
 
     // ---- Yield round trip -----------------------------------------------------------------------------------
 

@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Threading.Tasks.Sources;
 using BenchmarkDotNet.Attributes;
 
@@ -26,86 +25,43 @@ public class SwitchBenchmarks
 
     // ---- greenlets: one long-lived hub ------------------------------------------------------------------
 
-    private readonly SemaphoreSlim _hubRequest = new(0);
-    private readonly SemaphoreSlim _hubDone = new(0);
-    private volatile bool _hubStop;
-    private Thread? _hubCaller;
-    private ExceptionDispatchInfo? _hubError;
+    private BenchmarkHub? _hub;
+    private Greenlet? _ping;
+    private Action? _pingPong;
 
     [GlobalSetup(Target = nameof(GreenletPingPong))]
     public void StartHub()
     {
-        // Hub.Run blocks its caller until main returns, so it gets a background thread of its own; the hub
-        // itself runs main on a new hub thread. One hub for the whole run: creating one costs ~1 ms.
-        using var ready = new ManualResetEventSlim();
-        _hubCaller = new Thread(() =>
+        _hub = new BenchmarkHub(() =>
         {
-            try
+            // runs on the hub's root greenlet: two greenlets that switch to each other GreenletSwitches times,
+            // then back to the root
+            Greenlet root = Greenlet.Current!;
+            Greenlet? ping = null;
+            var pong = new Greenlet(() =>
             {
-                Hub.Run(() => HubMain(ready));
-            }
-            catch (Exception e)
+                while (true) ping!.Switch(null);
+            });
+            ping = new Greenlet(() =>
             {
-                _hubError = ExceptionDispatchInfo.Capture(e);
-            }
-            finally
-            {
-                ready.Set();
-            }
-        })
-        { IsBackground = true, Name = "hub caller" };
-        _hubCaller.Start();
-        ready.Wait();
-        _hubError?.Throw();
-    }
-
-    private void HubMain(ManualResetEventSlim ready)
-    {
-        // Runs on the hub's root greenlet. Blocking it in SemaphoreSlim.Wait is fine: nothing else runs on
-        // this hub while it waits for the next request.
-        Greenlet root = Greenlet.Current!;
-        Greenlet? ping = null;
-        var pong = new Greenlet(() =>
-        {
-            while (true) ping!.Switch(null);
+                while (true)
+                {
+                    // pong.Switch + pong's ping.Switch: two switches per round trip. Passing null keeps the loop
+                    // free of allocations (no boxing, nothing captured per switch).
+                    for (int i = 0; i < GreenletSwitches / 2; i++) pong.Switch(null);
+                    root.Switch(null);
+                }
+            });
+            _ping = ping;
         });
-        ping = new Greenlet(() =>
-        {
-            while (true)
-            {
-                // pong.Switch + pong's ping.Switch: two switches per round trip. Passing null keeps the loop
-                // free of allocations (no boxing, nothing captured per switch).
-                for (int i = 0; i < GreenletSwitches / 2; i++) pong.Switch(null);
-                root.Switch(null);
-            }
-        });
-        ready.Set();
-        while (true)
-        {
-            _hubRequest.Wait();
-            if (_hubStop) break;
-            ping.Switch(null);          // returns after GreenletSwitches switches between ping and pong
-            _hubDone.Release();
-        }
-        // Returning from main ends the hub: the suspended ping and pong receive GreenletExit at their
-        // pending Switch and unwind.
+        _pingPong = () => _ping!.Switch(null);     // returns after GreenletSwitches switches
     }
 
     [GlobalCleanup(Target = nameof(GreenletPingPong))]
-    public void StopHub()
-    {
-        _hubStop = true;
-        _hubRequest.Release();
-        _hubCaller?.Join();
-        _hubError?.Throw();
-    }
+    public void StopHub() => _hub?.Dispose();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = GreenletSwitches, Description = "Greenlet ping-pong")]
-    public void GreenletPingPong()
-    {
-        _hubRequest.Release();
-        _hubDone.Wait();
-    }
+    public void GreenletPingPong() => _hub!.Invoke(_pingPong!);
 
     // ---- tasks: SemaphoreSlim.WaitAsync -----------------------------------------------------------------
 
