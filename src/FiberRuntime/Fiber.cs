@@ -17,7 +17,7 @@ namespace FiberRuntime;
 /// <see cref="GreenletExit"/> ends a fiber successfully.
 /// </remarks>
 [DebuggerDisplay("{ToString(),nq}")]
-public class Fiber : Greenlet
+public partial class Fiber : Greenlet
 {
     private enum Status { Pending, Running, Succeeded, Failed }
 
