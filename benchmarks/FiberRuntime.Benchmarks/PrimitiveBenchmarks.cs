@@ -114,17 +114,17 @@ public class EventPrimitiveBenchmarks
     public void StartHub()
     {
         _hub = new BenchmarkHub();
-        _hub.Run(StartLongLivedFibers);
+        _hub.Invoke(StartLongLivedFibers);
     }
 
     [GlobalCleanup(Targets = [nameof(FiberFanOut), nameof(FiberFanOutLongLived)])]
     public void StopHub() => _hub?.Dispose();
 
     [Benchmark(Baseline = true, OperationsPerInvoke = FiberRounds * Waiters, Description = "Fiber: 1000 x (spawn, FiberEvent.Wait), Set, Join")]
-    public void FiberFanOut() => _hub!.Run(s_fiberFanOut);
+    public void FiberFanOut() => _hub!.Invoke(s_fiberFanOut);
 
     [Benchmark(OperationsPerInvoke = FiberRounds * Waiters, Description = "Fiber: 1000 long-lived waiters, FiberEvent.Set")]
-    public void FiberFanOutLongLived() => _hub!.Run(FiberLongLivedRounds);
+    public void FiberFanOutLongLived() => _hub!.Invoke(FiberLongLivedRounds);
 
     // ---- tasks: 1000 async methods awaiting a TaskCompletionSource ---------------------------------------
 
@@ -264,7 +264,7 @@ public class QueuePrimitiveBenchmarks
     };
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items, Description = "Fiber: FiberQueue<int>(64) Put / Get")]
-    public void FiberQueueHandOff() => _hub!.Run(s_fiberQueue);
+    public void FiberQueueHandOff() => _hub!.Invoke(s_fiberQueue);
 
     private static Channel<int> NewChannel() => Channel.CreateBounded<int>(new BoundedChannelOptions(Capacity)
     {
@@ -375,7 +375,7 @@ public class PoolPrimitiveBenchmarks
     };
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Items, Description = "Fiber: FiberPool(100).Imap(x*2)")]
-    public void FiberPoolImap() => _hub!.Run(s_fiberImap);
+    public void FiberPoolImap() => _hub!.Invoke(s_fiberImap);
 
     [Benchmark(OperationsPerInvoke = Items, Description = "Task: Parallel.ForEachAsync(MaxDOP=100)")]
     public void TaskParallelForEachAsync()
@@ -423,79 +423,5 @@ public class PoolPrimitiveBenchmarks
         var results = new int[Items];
         Parallel.For(0, Items, new ParallelOptions { MaxDegreeOfParallelism = 2 }, i => results[i] = s_double(s_inputs[i]));
         Check(results);
-    }
-}
-
-/// <summary>
-/// One long-lived hub for a benchmark class (the pattern of <see cref="SchedulerBenchmarks"/>): <see cref="Hub.Run(Action)"/>
-/// on a background thread; <see cref="Run"/> hands a work item to the hub's main greenlet and waits for it (two
-/// SemaphoreSlim wake-ups, some µs per invocation, amortised over the invocation's operations).
-/// </summary>
-internal sealed class BenchmarkHub : IDisposable
-{
-    private readonly SemaphoreSlim _request = new(0);
-    private readonly SemaphoreSlim _done = new(0);
-    private readonly Thread _caller;
-    private Action? _work;
-    private ExceptionDispatchInfo? _error;
-
-    public BenchmarkHub()
-    {
-        using var ready = new ManualResetEventSlim();
-        _caller = new Thread(() =>
-        {
-            try
-            {
-                Hub.Run(() =>
-                {
-                    ready.Set();
-                    while (true)
-                    {
-                        // blocking the root greenlet in SemaphoreSlim.Wait is fine: nothing runs on this hub
-                        // between requests (long-lived fibers are parked on events)
-                        _request.Wait();
-                        Action? work = _work;
-                        if (work is null) break;
-                        try
-                        {
-                            work();
-                        }
-                        catch (Exception e)
-                        {
-                            _error = ExceptionDispatchInfo.Capture(e);
-                        }
-                        _done.Release();
-                    }
-                });
-            }
-            catch (Exception e)
-            {
-                _error = ExceptionDispatchInfo.Capture(e);
-            }
-            finally
-            {
-                ready.Set();
-            }
-        })
-        { IsBackground = true, Name = "hub caller" };
-        _caller.Start();
-        ready.Wait();
-        _error?.Throw();
-    }
-
-    public void Run(Action work)
-    {
-        _work = work;
-        _request.Release();
-        _done.Wait();
-        _error?.Throw();
-    }
-
-    public void Dispose()
-    {
-        _work = null;
-        _request.Release();
-        _caller.Join();
-        _error?.Throw();
     }
 }

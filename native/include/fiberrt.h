@@ -148,12 +148,16 @@ typedef struct fr_hub_stats {
     uint32_t registered;        /* contexts currently linked onto the identity thread */
     uint32_t suspended_in_handler; /* of those, how many hold exception records */
     uint32_t slots_touched;     /* slots ever committed (high-water mark) */
-    uint32_t warm_free;         /* free slots kept without releasing their pages */
+    uint32_t warm_free;         /* free slots whose pages are kept until the hub next goes idle */
     uint32_t capacity;
     size_t stack_size;
     uint32_t lanes;             /* identity threads: 1 + handler lanes started so far */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
+
+/* Hub thread: returns the pages of all but the `keep` most recently freed slots to the kernel
+ * (MADV_DONTNEED, one batch). The hub calls it when it goes idle. Returns the number of slots trimmed. */
+FR_API uint32_t fr_hub_trim_stacks(fr_hub* hub, uint32_t keep);
 
 /* How many pages of a slot's stack are resident in memory (mincore), for tests and diagnostics. */
 FR_API int64_t fr_context_resident_pages(const fr_hub* hub, uint32_t id);

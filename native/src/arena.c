@@ -9,17 +9,16 @@
  *
  * The range is reserved PROT_NONE with MAP_NORESERVE; a slot's stack part becomes read/write the first
  * time the slot is used (its guard page stays PROT_NONE), and pages are committed by the kernel as they
- * are touched. A finished slot goes to a small "warm" LIFO that is reused as is (no syscall on the common
- * spawn/exit path); beyond that its pages are returned with MADV_DONTNEED, so resident memory follows the
- * number of live fibers, not the number ever created. */
+ * are touched. A finished slot goes to a "warm" LIFO and is reused as is: no syscall on the spawn/exit path.
+ * When the hub goes idle it trims the warm list (fr_hub_trim_stacks), returning the coldest slots' pages with
+ * MADV_DONTNEED in one batch, so resident memory follows the peak number of live fibers, never the number
+ * ever created. */
 #include "fr_internal.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-
-#define FR_WARM_SLOTS 64u
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
@@ -40,7 +39,7 @@ int fr_arena_reserve(fr_hub* h, char* err, size_t errlen) {
         h->base = NULL;
         return FR_E_NOMEM;
     }
-    h->warm = calloc(FR_WARM_SLOTS, sizeof(uint32_t));
+    h->warm = calloc(h->capacity, sizeof(uint32_t));
     h->cold = calloc(h->capacity, sizeof(uint32_t));
     if (!h->warm || !h->cold) { fr_set_err(err, errlen, "out of memory for slot lists"); return FR_E_NOMEM; }
     return FR_OK;
@@ -80,10 +79,22 @@ void fr_arena_give_back(fr_hub* h, uint32_t id) {
     fr_ctx* c = &h->ctx[id];
     h->live--;
     c->state = FR_CTX_FREE;
-    if (h->warm_len < FR_WARM_SLOTS) { h->warm[h->warm_len++] = id; return; }
+    h->warm[h->warm_len++] = id;
+}
+
+uint32_t fr_hub_trim_stacks(fr_hub* h, uint32_t keep) {
+    if (!h || h->warm_len <= keep) return 0;
+    uint32_t excess = h->warm_len - keep;
     size_t pg = page_size();
-    madvise(slot_lo(h, id) + pg, h->cfg.stack_size - pg, MADV_DONTNEED);
-    h->cold[h->cold_len++] = id;
+    /* the bottom of the LIFO holds the slots finished longest ago */
+    for (uint32_t i = 0; i < excess; i++) {
+        uint32_t id = h->warm[i];
+        madvise(slot_lo(h, id) + pg, h->cfg.stack_size - pg, MADV_DONTNEED);
+        h->cold[h->cold_len++] = id;
+    }
+    memmove(h->warm, h->warm + excess, (size_t)keep * sizeof(uint32_t));
+    h->warm_len = keep;
+    return excess;
 }
 
 int fr_context_stack_range(const fr_hub* h, uint32_t id, void** lo, void** hi) {

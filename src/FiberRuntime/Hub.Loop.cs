@@ -255,6 +255,7 @@ public sealed partial class Hub
             if (_ready.Count > 0 || !_inbox.IsEmpty) continue;
             int timeout = MillisecondsUntilNextTimer();
             if (timeout < 0 && _keepAlive == 0 && !_isDefaultHub && ReportBlockedForever()) continue;
+            TrimStacks();           // going idle: give finished fibers' stack pages back, in one batch
             reactor.Wait(timeout);
         }
     }

@@ -426,6 +426,12 @@ public sealed unsafe partial class Hub
 
     internal long GetResidentStackPages(int slot) => NativeMethods.fr_context_resident_pages(_native, (uint)slot);
 
+    /// <summary>How many finished fibers' stacks an idle hub keeps resident for quick reuse.</summary>
+    internal const int WarmStacksWhenIdle = 64;
+
+    /// <summary>Returns the pages of finished fibers' stacks beyond <see cref="WarmStacksWhenIdle"/> to the kernel.</summary>
+    internal uint TrimStacks() => NativeMethods.fr_hub_trim_stacks(_native, WarmStacksWhenIdle);
+
     internal (nint Lo, nint Hi) GetStackRange(int slot)
     {
         nint lo, hi;

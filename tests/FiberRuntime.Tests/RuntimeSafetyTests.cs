@@ -6,12 +6,12 @@ namespace FiberRuntime.Tests;
 public sealed class RuntimeSafetyTests
 {
     [Fact]
-    public void Finished_fibers_give_their_stack_pages_back_beyond_a_small_warm_pool()
+    public void An_idle_hub_gives_finished_fibers_stack_pages_back_beyond_a_small_warm_pool()
     {
         const int count = 200;              // more than the 64 slots kept warm
         long[] residentWhileAlive = new long[count];
         long[] residentAfter = new long[count];
-        int warmAfter = 0;
+        int warmAfter = 0, warmBeforeIdle = 0;
         Hub.Run(() =>
         {
             Hub hub = Hub.Current!;
@@ -29,14 +29,18 @@ public sealed class RuntimeSafetyTests
                 slots[k] = fibers[i].Slot;
                 residentWhileAlive[k] = hub.GetResidentStackPages(slots[k]);
             }
-            foreach (Greenlet f in fibers) f.Switch();      // all finish
+            foreach (Greenlet f in fibers) f.Switch();      // all finish: their slots stay warm, no syscall
+            warmBeforeIdle = (int)hub.GetStats().WarmFree;
+            Fiber.Sleep(0.01);                              // the hub loop goes idle and trims
             for (int i = 0; i < count; i++) residentAfter[i] = hub.GetResidentStackPages(slots[i]);
             warmAfter = (int)hub.GetStats().WarmFree;
         });
         Assert.All(residentWhileAlive, pages => Assert.True(pages >= 24, $"a live fiber should hold its touched stack ({pages} pages)"));
-        Assert.Equal(64, warmAfter);
-        // the first 64 to finish stay warm for reuse; every other slot was returned to the kernel
-        Assert.Equal(count - 64, residentAfter.Count(pages => pages == 0));
+        Assert.Equal(count, warmBeforeIdle);
+        Assert.Equal(Hub.WarmStacksWhenIdle, warmAfter);
+        // the 64 that finished last stay warm for reuse, one more now runs the hub loop (started by the Sleep);
+        // every other slot's pages went back to the kernel
+        Assert.Equal(count - Hub.WarmStacksWhenIdle - 1, residentAfter.Count(pages => pages == 0));
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]

@@ -64,6 +64,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial void fr_hub_get_stats(nint hub, HubStats* stats);
     [LibraryImport(Lib)] internal static partial int fr_context_stack_range(nint hub, uint id, nint* lo, nint* hi);
     [LibraryImport(Lib)] internal static partial long fr_context_resident_pages(nint hub, uint id);
+    [LibraryImport(Lib)] internal static partial uint fr_hub_trim_stacks(nint hub, uint keep);
 
     /// <summary>The switch. A normal P/Invoke on purpose: the JIT pushes the InlinedCallFrame that the
     /// suspended context is later found by, and the thread goes preemptive (see fiberrt.h).</summary>
