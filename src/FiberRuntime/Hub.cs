@@ -308,13 +308,12 @@ public sealed unsafe partial class Hub
 
     private void StartContext(Greenlet g)
     {
-        if (_live >= _options.MaxFibers)
-            throw new InvalidOperationException($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).");
+        if (_live >= _options.MaxFibers) throw HubFull();
         int id = NativeMethods.fr_context_new(_native);
         if (id < 0)
         {
             throw id == NativeMethods.EFull
-                ? new InvalidOperationException($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).")
+                ? HubFull()
                 : new OutOfMemoryException("FiberRuntime could not commit a fiber stack (mprotect failed; is vm.max_map_count exhausted?).");
         }
         g.Slot = id;
@@ -322,6 +321,9 @@ public sealed unsafe partial class Hub
         _bySlot[id] = g;
         _live++;
     }
+
+    private InvalidOperationException HubFull() =>
+        new($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).");
 
     private void UnstartContext(Greenlet g)
     {
