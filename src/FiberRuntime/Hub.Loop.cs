@@ -184,6 +184,51 @@ public sealed partial class Hub
         }
     }
 
+    /// <summary>Suspends the calling fiber until <paramref name="fd"/> is readable (data, end of stream or an error to
+    /// read), or <paramref name="timeout"/> passes; true if it became ready. Lets other libraries' non-blocking
+    /// descriptors cooperate with fibers. On a thread that is not a hub it blocks the thread (poll).</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fd"/> or <paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">Another fiber already waits for this descriptor to become readable.</exception>
+    /// <exception cref="IOException">The descriptor cannot be waited on (closed, or a regular file).</exception>
+    public static bool WaitReadable(int fd, TimeSpan? timeout = null) => WaitDescriptor(fd, write: false, timeout);
+
+    /// <summary>Suspends the calling fiber until <paramref name="fd"/> is writable (or failed), or
+    /// <paramref name="timeout"/> passes; true if it became ready. See <see cref="WaitReadable"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="fd"/> or <paramref name="timeout"/> is negative.</exception>
+    /// <exception cref="InvalidOperationException">Another fiber already waits for this descriptor to become writable.</exception>
+    /// <exception cref="IOException">The descriptor cannot be waited on (closed, or a regular file).</exception>
+    public static bool WaitWritable(int fd, TimeSpan? timeout = null) => WaitDescriptor(fd, write: true, timeout);
+
+    private static bool WaitDescriptor(int fd, bool write, TimeSpan? timeout)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(fd);
+        ValidateTimeout(timeout);
+        if (Current is not { } hub) return Reactor.PollBlocking(fd, write, timeout);
+        Greenlet g = hub.CurrentGreenlet;
+        int token = hub.PrepareWait();
+        Reactor.FdWatcher w = hub._reactor!.Arm(fd, write, g, token);
+        WakeTimer? timer = null;
+        if (timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan)
+        {
+            timer = g.WakeTimer;
+            timer.Token = token;
+            hub.StartTimer(timer, t);
+        }
+        try
+        {
+            return !ReferenceEquals(hub.Park(write ? "Hub.WaitWritable" : "Hub.WaitReadable"), WakeTimer.TimedOut);
+        }
+        finally
+        {
+            hub._reactor.Disarm(w, write, g);
+            if (timer is not null) hub.CancelTimer(timer);
+        }
+    }
+
+    /// <summary>Wakes the fibers waiting on <paramref name="fd"/> with <paramref name="error"/>: call before closing a
+    /// descriptor that fibers of this hub may be waiting on.</summary>
+    internal void CancelDescriptorWaits(int fd, Exception error) => _reactor?.Cancel(this, fd, error);
+
     /// <summary>Raises <paramref name="error"/> in <paramref name="g"/> at its current (or next) blocking point; a
     /// wake-up already on its way is delivered first, so nothing it was handed is lost.</summary>
     internal void InterruptSoon(Greenlet g, Exception error)
@@ -252,11 +297,15 @@ public sealed partial class Hub
             // so timers and posted work are never starved
             for (int n = _ready.Count; n > 0 && _ready.TryDequeue(out ReadyItem item); n--) RunItem(item);
 
-            if (_ready.Count > 0 || !_inbox.IsEmpty) continue;
+            if (_ready.Count > 0 || !_inbox.IsEmpty)
+            {
+                if (reactor.IoWaiters > 0) reactor.Wait(this, 0);   // busy: still look at I/O every round
+                continue;
+            }
             int timeout = MillisecondsUntilNextTimer();
-            if (timeout < 0 && _keepAlive == 0 && !_isDefaultHub && ReportBlockedForever()) continue;
+            if (timeout < 0 && _keepAlive == 0 && reactor.IoWaiters == 0 && !_isDefaultHub && ReportBlockedForever()) continue;
             TrimStacks();           // going idle: give finished fibers' stack pages back, in one batch
-            reactor.Wait(timeout);
+            reactor.Wait(this, timeout);
         }
     }
 
