@@ -105,7 +105,9 @@ public class SamplesTests(ITestOutputHelper output)
         ], RunSample("Groups"));
     }
 
-    private string[] RunSample(string name)
+    /// <summary>The compiled dll of samples/<paramref name="name"/>, built once (same configuration as the tests)
+    /// when it is missing.</summary>
+    internal string SampleDll(string name)
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);           // tests/FiberRuntime.Tests/bin/<cfg>/<tfm>/
         string tfm = here.Name, configuration = here.Parent!.Name;
@@ -121,6 +123,12 @@ public class SamplesTests(ITestOutputHelper output)
             }
         }
         Assert.True(File.Exists(dll), $"{dll} is missing after the build");
+        return dll;
+    }
+
+    private string[] RunSample(string name)
+    {
+        string dll = SampleDll(name);
         (int exit, string stdout) = Run([dll], TimeSpan.FromMinutes(1));
         output.WriteLine(stdout);
         Assert.Equal(0, exit);
@@ -129,7 +137,7 @@ public class SamplesTests(ITestOutputHelper output)
 
     /// <summary>Runs the dotnet host; returns its exit code and standard output (standard error goes to the test log
     /// and fails the run only through the exit code).</summary>
-    private (int ExitCode, string Output) Run(string[] arguments, TimeSpan timeout)
+    internal (int ExitCode, string Output) Run(string[] arguments, TimeSpan timeout)
     {
         var psi = new ProcessStartInfo(DotnetHost())
         {
@@ -160,6 +168,6 @@ public class SamplesTests(ITestOutputHelper output)
         lock (stdout) return (p.ExitCode, stdout.ToString());
     }
 
-    private static string DotnetHost() =>
+    internal static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }
