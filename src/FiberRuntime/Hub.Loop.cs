@@ -66,6 +66,7 @@ public sealed partial class Hub
         Greenlet g = CurrentGreenlet;
         if (ReferenceEquals(g, _loop))
             throw new InvalidOperationException($"{reason}: the hub loop itself cannot block (this is a hub callback).");
+        if (_monitored) NoteBlockingSite();
         if (g.PendingInterrupt is { } pending)
         {
             // a kill or timeout arrived while this greenlet was being woken: raise it here, at its next blocking
@@ -328,6 +329,7 @@ public sealed partial class Hub
         Greenlet g = item.Target!;
         if (g.IsDead || g.WaitToken != item.Token) return;      // resumed another way, or killed meanwhile
         g.WakePending = false;
+        if (_monitored) Volatile.Write(ref _runningSince, Now);
         try
         {
             Transfer(_loop!, g, item.Value, item.Error);
@@ -338,6 +340,47 @@ public sealed partial class Hub
             // (GreenletExit is the hub shutting the loop down: it ends RunLoop.)
             ReportLoopError(e);
         }
+        finally
+        {
+            if (_monitored) EndMonitoredRun(g);
+        }
+    }
+
+    // ---- the blocking monitor (HubOptions.MaxBlockingTime) -------------------------------------------------
+
+    private bool _monitored;
+    private long _runningSince;          // when the loop handed the thread to a greenlet; 0 while the loop runs
+    private int _blockedFlag;            // set by the monitor thread: the current run is over the limit
+    private string? _blockedTrace;
+
+    /// <summary>Raised on the hub thread when a fiber kept it longer than <see cref="HubOptions.MaxBlockingTime"/>.
+    /// Without a handler the report is written to standard error.</summary>
+    public static event Action<Diagnostics.BlockingReport>? Blocked;
+
+    /// <summary>Monitor thread: flags the hub when its current run is over the limit.</summary>
+    internal void CheckBlocking(long now)
+    {
+        long since = Volatile.Read(ref _runningSince);
+        if (since != 0 && _options.MaxBlockingTime is { } max && now - since > max.TotalSeconds * Stopwatch.Frequency)
+            Interlocked.CompareExchange(ref _blockedFlag, 1, 0);
+    }
+
+    /// <summary>Called by a greenlet about to yield: if the monitor flagged its run, note where it is.</summary>
+    private void NoteBlockingSite()
+    {
+        if (Volatile.Read(ref _blockedFlag) == 1 && _blockedTrace is null)
+            _blockedTrace = new StackTrace(2, fNeedFileInfo: true).ToString();
+    }
+
+    private void EndMonitoredRun(Greenlet g)
+    {
+        long since = Volatile.Read(ref _runningSince);
+        Volatile.Write(ref _runningSince, 0);
+        if (Interlocked.Exchange(ref _blockedFlag, 0) == 0) return;
+        var report = new Diagnostics.BlockingReport(this, g, TimeSpan.FromSeconds((Now - since) / (double)Stopwatch.Frequency), _blockedTrace);
+        _blockedTrace = null;
+        if (Blocked is { } handler) RunGuarded(static s => { var (h, r) = ((Action<Diagnostics.BlockingReport>, Diagnostics.BlockingReport))s!; h(r); }, (handler, report));
+        else Console.Error.WriteLine(report);
     }
 
     private void RunGuarded(Action<object?> action, object? state)

@@ -200,6 +200,11 @@ public sealed unsafe partial class Hub
         _currentSlot = _rootSlot;
         _reactor = new Reactor();
         t_current = this;
+        if (_options.MaxBlockingTime is not null)
+        {
+            _monitored = true;
+            Diagnostics.BlockingMonitor.Watch(this);
+        }
         try
         {
             _mainResult = _main();
@@ -210,6 +215,7 @@ public sealed unsafe partial class Hub
         }
         finally
         {
+            if (_monitored) Diagnostics.BlockingMonitor.Unwatch(this);
             FinishRemaining();
             NativeMethods.fr_hub_detach(native);
             _reactor.Dispose();

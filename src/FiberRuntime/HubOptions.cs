@@ -38,6 +38,11 @@ public sealed record HubOptions
     /// <summary>Bytes for the hub thread's own stack (where <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs).</summary>
     public int HubStackSize { get; init; } = 8 * 1024 * 1024;
 
+    /// <summary>When set, the blocking monitor reports (through <see cref="Hub.Blocked"/>, else standard error) every
+    /// time a fiber keeps the hub's thread longer than this without yielding (gevent's <c>max_blocking_time</c>).
+    /// Null (the default): not monitored.</summary>
+    public TimeSpan? MaxBlockingTime { get; init; }
+
     /// <summary>TEST ONLY: suspended fibers are not made visible to the GC. The GC stress suite's negative
     /// control sets this and asserts that the process then crashes or detects corruption.</summary>
     internal bool UnsafeDisableGcProtection { get; init; }
@@ -52,6 +57,8 @@ public sealed record HubOptions
             throw new ArgumentOutOfRangeException(nameof(StackSize), StackSize, $"A fiber stack must be between {MinStackSize} and {MaxStackSize} bytes.");
         if (MaxFibers < 1 || MaxFibers > MaxFibersLimit)
             throw new ArgumentOutOfRangeException(nameof(MaxFibers), MaxFibers, $"MaxFibers must be between 1 and {MaxFibersLimit}.");
+        if (MaxBlockingTime is { } mbt && mbt <= TimeSpan.Zero)
+            throw new ArgumentOutOfRangeException(nameof(MaxBlockingTime), mbt, "MaxBlockingTime must be positive (or null to turn the monitor off).");
         if (HubStackSize < 256 * 1024 || HubStackSize > 1024 * 1024 * 1024)
             throw new ArgumentOutOfRangeException(nameof(HubStackSize), HubStackSize, "The hub stack must be between 256 KiB and 1 GiB.");
     }
