@@ -56,6 +56,9 @@ public partial class Fiber : Greenlet
     /// <summary>True once the fiber has finished without an exception (<see cref="GreenletExit"/> counts as success).</summary>
     public bool IsSuccessful => _status == Status.Succeeded;
 
+    /// <summary>True when the fiber was ended by <see cref="GreenletExit"/> (a kill) rather than by finishing its body.</summary>
+    public bool WasKilled { get; private set; }
+
     /// <summary>The exception that ended the fiber, or <see langword="null"/>.</summary>
     public Exception? Exception => _status == Status.Failed ? _exception : null;
 
@@ -97,6 +100,8 @@ public partial class Fiber : Greenlet
         return (Fiber<T>)Start(new Fiber<T>(Hub.ForCaller, func), delay);
     }
 
+    internal static Fiber StartOn(Fiber f) => Start(f, null);
+
     private static Fiber Start(Fiber f, TimeSpan? delay)
     {
         Hub hub = f.Hub;
@@ -134,6 +139,7 @@ public partial class Fiber : Greenlet
         }
         catch (GreenletExit)
         {
+            WasKilled = true;
             Complete(null);
         }
         catch (Exception e)
@@ -230,6 +236,7 @@ public partial class Fiber : Greenlet
             MarkDeadUnstarted();
             if (exception is null or GreenletExit)
             {
+                WasKilled = true;
                 Complete(null);
             }
             else
