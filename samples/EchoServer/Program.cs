@@ -1,5 +1,6 @@
 // The tutorial's "model 3": one thread, non-blocking I/O, events — written as plain blocking code per connection.
-//   dotnet run -c Release --project samples/EchoServer -- --port N      (default 7000; 0 picks a free port)
+//   dotnet run -c Release --project samples/EchoServer -- --port N [--hubs K]
+//   (port default 7000, 0 picks a free port; K hubs, default 1: one OS thread each, sharing the port)
 // Prints "listening on <endpoint>" once it accepts connections, echoes every byte back, and stops cleanly on
 // Ctrl+C / SIGTERM (stops accepting, lets connections finish for up to 2 s, prints "stopped").
 using System.Net;
@@ -8,26 +9,51 @@ using System.Runtime.InteropServices;
 using FiberRuntime;
 using FiberRuntime.IO;
 
-int port = args.Length >= 2 && args[0] == "--port" ? int.Parse(args[1]) : 7000;
+string Arg(string name, string dflt)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : dflt;
+}
+
+int port = int.Parse(Arg("--port", "7000"));
+int hubs = int.Parse(Arg("--hubs", "1"));
+
+static void Echo(FiberSocket connection, IPEndPoint remote)
+{
+    var buffer = new byte[16384];
+    try
+    {
+        int n;
+        while ((n = connection.Receive(buffer)) > 0) connection.SendAll(buffer.AsSpan(0, n));
+    }
+    catch (SocketException)
+    {
+        // the client went away mid-stream: nothing to echo to
+    }
+}
+
+if (hubs > 1)
+{
+    // many hubs: each serves the same port; the kernel spreads connections over them
+    using var stopped = new ManualResetEventSlim();
+    using var onTermMany = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stopped.Set(); });
+    using var onIntMany = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stopped.Set(); });
+    using (var group = new HubGroup(hubs))
+    {
+        Console.WriteLine($"listening on {group.Serve(new IPEndPoint(IPAddress.Loopback, port), Echo)}");
+        stopped.Wait();
+        Console.WriteLine($"connections per hub: {string.Join(", ", group.ConnectionsServedPerHub)}");
+    }
+    Console.WriteLine("stopped");
+    return;
+}
 
 Hub.Run(() =>
 {
     var stop = new FiberEvent();
     using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
     using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
-    using var server = new StreamServer(new IPEndPoint(IPAddress.Loopback, port), (connection, remote) =>
-    {
-        var buffer = new byte[16384];
-        try
-        {
-            int n;
-            while ((n = connection.Receive(buffer)) > 0) connection.SendAll(buffer.AsSpan(0, n));
-        }
-        catch (SocketException)
-        {
-            // the client went away mid-stream: nothing to echo to
-        }
-    });
+    using var server = new StreamServer(new IPEndPoint(IPAddress.Loopback, port), Echo);
     server.Start();
     Console.WriteLine($"listening on {server.LocalEndPoint}");
     stop.Wait();

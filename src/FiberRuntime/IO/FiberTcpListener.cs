@@ -8,15 +8,20 @@ public sealed class FiberTcpListener : IDisposable
 {
     private readonly FiberSocket _socket;
 
-    /// <summary>Creates a listener for <paramref name="localEndPoint"/> (port 0 picks a free port).</summary>
+    /// <summary>Creates a listener for <paramref name="localEndPoint"/> (port 0 picks a free port). With
+    /// <paramref name="reusePort"/>, several listeners (e.g. one per hub) can bind the same port and the kernel
+    /// spreads incoming connections over them (Linux <c>SO_REUSEPORT</c>).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="localEndPoint"/> is null.</exception>
-    public FiberTcpListener(IPEndPoint localEndPoint)
+    public FiberTcpListener(IPEndPoint localEndPoint, bool reusePort = false)
     {
         ArgumentNullException.ThrowIfNull(localEndPoint);
         _socket = new FiberSocket(localEndPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _socket.Socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        if (reusePort) _socket.Socket.SetRawSocketOption(SolSocket, SoReusePort, BitConverter.GetBytes(1));
         _socket.Socket.Bind(localEndPoint);
     }
+
+    private const int SolSocket = 1, SoReusePort = 15;     // SOL_SOCKET, SO_REUSEPORT on Linux (no SocketOptionName for it)
 
     /// <summary>The bound endpoint (with the actual port once bound).</summary>
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.Socket.LocalEndPoint!;

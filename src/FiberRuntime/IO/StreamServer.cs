@@ -25,8 +25,9 @@ public sealed class StreamServer : IDisposable
     /// <param name="handler">Runs in a new fiber for each connection.</param>
     /// <param name="pool">Bounds the number of connections handled at once; null: no bound.</param>
     /// <param name="backlog">The listen backlog.</param>
+    /// <param name="reusePort">Share the port with other listeners (<c>SO_REUSEPORT</c>; see <see cref="HubGroup.Serve"/>).</param>
     /// <exception cref="ArgumentNullException"><paramref name="endPoint"/> or <paramref name="handler"/> is null.</exception>
-    public StreamServer(IPEndPoint endPoint, Action<FiberSocket, IPEndPoint> handler, FiberPool? pool = null, int backlog = 1024)
+    public StreamServer(IPEndPoint endPoint, Action<FiberSocket, IPEndPoint> handler, FiberPool? pool = null, int backlog = 1024, bool reusePort = false)
     {
         ArgumentNullException.ThrowIfNull(endPoint);
         ArgumentNullException.ThrowIfNull(handler);
@@ -35,7 +36,10 @@ public sealed class StreamServer : IDisposable
         _handler = handler;
         _handlers = pool ?? new FiberGroup();
         _backlog = backlog;
+        _reusePort = reusePort;
     }
+
+    private readonly bool _reusePort;
 
     /// <summary>The endpoint listened on (with the actual port once started).</summary>
     public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? _endPoint;
@@ -52,7 +56,7 @@ public sealed class StreamServer : IDisposable
     {
         if (Hub.Current is null) throw new InvalidOperationException("A StreamServer runs on a hub: start it from a fiber (e.g. inside Hub.Run).");
         if (_acceptLoop is not null) throw new InvalidOperationException("The server is already started.");
-        _listener = new FiberTcpListener(_endPoint);
+        _listener = new FiberTcpListener(_endPoint, _reusePort);
         _listener.Start(_backlog);
         _acceptLoop = Fiber.Spawn(AcceptLoop);
     }
