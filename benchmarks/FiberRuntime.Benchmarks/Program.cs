@@ -2,10 +2,14 @@ using BenchmarkDotNet.Running;
 
 namespace FiberRuntime.Benchmarks;
 
-// dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- --filter '*'
+// dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- --filter '*'     BenchmarkDotNet suite
+// dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- echo [--seconds S]   echo servers side by side
 public static class Program
 {
-    // Only BenchmarkDotNet for now; other modes (e.g. a quick side-by-side "compare" runner) will dispatch on
-    // args[0] here before falling through to the switcher.
-    public static void Main(string[] args) => BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+    public static int Main(string[] args)
+    {
+        if (args.Length > 0 && args[0] == "echo") return EchoComparison.Run(args[1..]);
+        BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+        return 0;
+    }
 }

@@ -31,7 +31,7 @@ public sealed partial class Hub
     private readonly Queue<ReadyItem> _ready = new();
     private readonly TimerHeap _timers = new();
     private readonly ConcurrentQueue<Action> _inbox = new();
-    private Reactor? _reactor;
+    private IReactor? _reactor;
     private Greenlet? _loop;
     private bool _isDefaultHub;
     private int _keepAlive;              // outstanding things that may wake the hub from outside (Task awaits, ...)
@@ -204,10 +204,10 @@ public sealed partial class Hub
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fd);
         ValidateTimeout(timeout);
-        if (Current is not { } hub) return Reactor.PollBlocking(fd, write, timeout);
+        if (Current is not { } hub) return EpollReactor.PollBlocking(fd, write, timeout);
         Greenlet g = hub.CurrentGreenlet;
         int token = hub.PrepareWait();
-        Reactor.FdWatcher w = hub._reactor!.Arm(fd, write, g, token);
+        object w = hub._reactor!.Arm(fd, write, g, token);
         WakeTimer? timer = null;
         if (timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan)
         {
@@ -283,7 +283,7 @@ public sealed partial class Hub
     /// ready, then sleep in the reactor until the next timer or a wake-up.</summary>
     private void RunLoop()
     {
-        Reactor reactor = _reactor!;
+        IReactor reactor = _reactor!;
         while (true)
         {
             if (_timers.Count > 0)

@@ -198,7 +198,7 @@ public sealed unsafe partial class Hub
         _root = Greenlet.CreateRoot(this, _rootSlot);
         _bySlot[_rootSlot] = _root;
         _currentSlot = _rootSlot;
-        _reactor = new Reactor();
+        _reactor = new EpollReactor();
         t_current = this;
         if (_options.MaxBlockingTime is not null)
         {

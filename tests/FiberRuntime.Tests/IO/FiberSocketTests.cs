@@ -26,7 +26,7 @@ public sealed class FiberSocketTests
     [Fact]
     public void Many_connections_echo_checksummed_payloads_through_one_hub()
     {
-        const int connections = 500;
+        const int connections = 1000;
         var failures = new List<string>();
         int verified = 0;
         Hub.Run(() =>
@@ -70,6 +70,49 @@ public sealed class FiberSocketTests
         }, new HubOptions { MaxFibers = 4 * connections + 16 });
         Assert.Empty(failures);
         Assert.Equal(connections, verified);
+    }
+
+    [Fact]
+    public void IPv6_loopback_connect_accept_and_echo()
+    {
+        if (!Socket.OSSupportsIPv6) return;          // the machine has no IPv6 loopback: nothing to test
+        Hub.Run(() =>
+        {
+            using var listener = new FiberTcpListener(new IPEndPoint(IPAddress.IPv6Loopback, 0));
+            listener.Start();
+            Fiber server = Fiber.Spawn(() => Echo(listener.Accept()));
+            using var s = new FiberSocket(AddressFamily.InterNetworkV6, SocketType.Stream, ProtocolType.Tcp);
+            s.Connect(listener.LocalEndPoint);
+            s.SendAll("v6"u8);
+            var b = new byte[2];
+            Assert.Equal(2, s.Receive(b, timeout: TimeSpan.FromSeconds(5)));
+            Assert.Equal("v6"u8.ToArray(), b);
+            s.Shutdown(SocketShutdown.Send);
+            server.Get();
+        });
+    }
+
+    [Fact]
+    public void BinaryReader_and_BinaryWriter_over_FiberNetworkStream()
+    {
+        long sum = Hub.Run(() =>
+        {
+            using var listener = new FiberTcpListener(AnyLoopback);
+            listener.Start();
+            Fiber<long> server = Fiber.Spawn(() =>
+            {
+                using var reader = new BinaryReader(new FiberNetworkStream(listener.Accept()));
+                long total = 0;
+                for (int i = 0; i < 10_000; i++) total += reader.ReadInt64();
+                return total;
+            });
+            FiberSocket client = NewTcp();
+            client.Connect(listener.LocalEndPoint);
+            using (var writer = new BinaryWriter(new FiberNetworkStream(client)))
+                for (long i = 0; i < 10_000; i++) writer.Write(i * i);
+            return server.Get();
+        });
+        Assert.Equal(Enumerable.Range(0, 10_000).Sum(i => (long)i * i), sum);
     }
 
     [Fact]

@@ -3,16 +3,15 @@ using System.Runtime.InteropServices;
 namespace FiberRuntime.Scheduling;
 
 /// <summary>
-/// Where a hub thread sleeps when nothing is ready: an epoll instance, with an eventfd for wake-ups from other
+/// The Linux <see cref="IReactor"/>: an epoll instance, with an eventfd for wake-ups from other
 /// threads (a cross-thread spawn, a completed Task) and file-descriptor readiness for fibers waiting on I/O.
 /// </summary>
 /// <remarks>
 /// Readiness is level-triggered and armed one-shot per wait (<c>EPOLLONESHOT</c>): a wait on a descriptor that is
 /// already readable returns at once, and any descriptor works, not only ones drained to <c>EAGAIN</c>. Each wait
-/// costs one <c>epoll_ctl</c>. One reader and one writer may wait on a descriptor at a time. A Windows IOCP reactor
-/// will sit behind the same members.
+/// costs one <c>epoll_ctl</c>. One reader and one writer may wait on a descriptor at a time.
 /// </remarks>
-internal sealed unsafe partial class Reactor : IDisposable
+internal sealed unsafe partial class EpollReactor : IReactor
 {
     private readonly int _epoll;
     private readonly int _wakeFd;
@@ -29,7 +28,7 @@ internal sealed unsafe partial class Reactor : IDisposable
         public bool Registered;
     }
 
-    public Reactor()
+    public EpollReactor()
     {
         _epoll = epoll_create1(EPOLL_CLOEXEC);
         if (_epoll < 0) throw new InvalidOperationException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
@@ -63,7 +62,7 @@ internal sealed unsafe partial class Reactor : IDisposable
     /// is ready or fails.</summary>
     /// <exception cref="InvalidOperationException">Another fiber already waits on that descriptor in that direction.</exception>
     /// <exception cref="IOException">epoll refused the descriptor (e.g. a regular file, or a closed descriptor).</exception>
-    public FdWatcher Arm(int fd, bool write, Greenlet g, int token)
+    public object Arm(int fd, bool write, Greenlet g, int token)
     {
         if (!_watchers.TryGetValue(fd, out FdWatcher? w)) _watchers[fd] = w = new FdWatcher(fd);
         if ((write ? w.Writer : w.Reader) is not null)
@@ -85,8 +84,9 @@ internal sealed unsafe partial class Reactor : IDisposable
     }
 
     /// <summary>Hub thread: ends a wait registered with <see cref="Arm"/> (after it was woken, timed out or killed).</summary>
-    public void Disarm(FdWatcher w, bool write, Greenlet g)
+    public void Disarm(object registration, bool write, Greenlet g)
     {
+        var w = (FdWatcher)registration;
         if (write ? !ReferenceEquals(w.Writer, g) : !ReferenceEquals(w.Reader, g)) return;
         if (write) w.Writer = null; else w.Reader = null;
         IoWaiters--;
