@@ -312,12 +312,11 @@ public partial class Fiber : Greenlet
         ArgumentNullException.ThrowIfNull(fibers);
         Hub.ValidateTimeout(timeout);
         Fiber[] all = fibers.ToArray();
-        long deadline = timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? Hub.DueAfter(t) : long.MaxValue;
+        long deadline = Hub.DeadlineAfter(timeout);
         foreach (Fiber f in all)
         {
             if (f.IsReady) continue;
-            TimeSpan? left = deadline == long.MaxValue ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Hub.Now) / (double)Stopwatch.Frequency));
-            if (!f.Join(left)) break;
+            if (!f.Join(Hub.TimeLeft(deadline))) break;
         }
         return all.Where(f => f.IsReady).ToList();
     }
@@ -386,7 +385,7 @@ public partial class Fiber : Greenlet
         }
         var order = new FiberQueueOfFinished(hub);
         foreach (Fiber f in all) f.Link(order.Add);
-        long deadline = timeout is { } d && d != System.Threading.Timeout.InfiniteTimeSpan ? Hub.DueAfter(d) : long.MaxValue;
+        long deadline = Hub.DeadlineAfter(timeout);
         for (int i = 0; i < all.Length; i++)
         {
             Fiber? next = order.Take(deadline);
@@ -411,7 +410,7 @@ public partial class Fiber : Greenlet
         {
             while (_finished.Count == 0)
             {
-                TimeSpan? left = deadline == long.MaxValue ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Hub.Now) / (double)Stopwatch.Frequency));
+                TimeSpan? left = Hub.TimeLeft(deadline);
                 if (left == TimeSpan.Zero) return null;
                 if (ReferenceEquals(hub.WaitOn(_waiters, left, "Fiber.IWait"), WakeTimer.TimedOut) && _finished.Count == 0) return null;
             }

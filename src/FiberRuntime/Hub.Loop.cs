@@ -47,6 +47,17 @@ public sealed partial class Hub
     internal static long DueAfter(TimeSpan delay) =>
         delay <= TimeSpan.Zero ? Now : Now + (long)Math.Min(delay.TotalSeconds * Stopwatch.Frequency, long.MaxValue / 4.0);
 
+    /// <summary>A deadline for a wait made of several steps: <paramref name="timeout"/> from now, in <see cref="Now"/>
+    /// ticks, or <see cref="NoDeadline"/> when there is no limit (null or Timeout.InfiniteTimeSpan).</summary>
+    internal static long DeadlineAfter(TimeSpan? timeout) =>
+        timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? DueAfter(t) : NoDeadline;
+
+    internal const long NoDeadline = long.MaxValue;
+
+    /// <summary>The time left before <paramref name="deadline"/> (never negative), or null for <see cref="NoDeadline"/>.</summary>
+    internal static TimeSpan? TimeLeft(long deadline) =>
+        deadline == NoDeadline ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Now) / (double)Stopwatch.Frequency));
+
     internal Greenlet LoopGreenlet => _loop ??= new HubLoopGreenlet(this);
 
     // ---- waiting and waking (hub thread) -------------------------------------------------------------

@@ -157,7 +157,7 @@ public class FiberGroup : IEnumerable<Fiber>
         Hub.ValidateTimeout(timeout);
         OnHub(() =>
         {
-            long deadline = Deadline.From(timeout);
+            long deadline = Hub.DeadlineAfter(timeout);
             Fiber? self = Fiber.Current;
             while (true)
             {
@@ -167,7 +167,7 @@ public class FiberGroup : IEnumerable<Fiber>
                 foreach (Fiber f in others)
                     if (_dying.Add(f)) f.Kill(exception, block: false);
                 if (!block) break;
-                TimeSpan? left = Deadline.Left(deadline);
+                TimeSpan? left = Hub.TimeLeft(deadline);
                 if (left == TimeSpan.Zero) break;
                 if (Fiber.JoinAll(others, left).Count < others.Length) break;    // timed out
             }

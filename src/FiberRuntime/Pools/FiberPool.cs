@@ -17,7 +17,7 @@ namespace FiberRuntime;
 [DebuggerDisplay("{ToString(),nq}")]
 public class FiberPool : FiberGroup
 {
-    private readonly SlotCounter _slots;
+    private readonly FiberBoundedSemaphore _slots;     // FIFO hand-off; Release beyond Size would be a bug
 
     /// <summary>Creates a pool that holds at most <paramref name="size"/> fibers at once (gevent's <c>Pool(size)</c>).</summary>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="size"/> is less than 1.</exception>
@@ -25,7 +25,7 @@ public class FiberPool : FiberGroup
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(size, 1);
         Size = size;
-        _slots = new SlotCounter(Hub, size);
+        _slots = new FiberBoundedSemaphore(size);
     }
 
     /// <summary>The most fibers the pool holds at once (gevent's <c>size</c>).</summary>
@@ -35,7 +35,7 @@ public class FiberPool : FiberGroup
     public int FreeCount => OnHub(() =>
     {
         Sweep();
-        return _slots.Free;
+        return _slots.CurrentCount;
     });
 
     /// <summary>True when no slot is free, so <see cref="FiberGroup.Spawn(Action)"/> would wait (gevent's <c>full()</c>).</summary>
@@ -51,7 +51,7 @@ public class FiberPool : FiberGroup
         return OnHub(() =>
         {
             Sweep();
-            return _slots.WaitAvailable(timeout, "FiberPool.WaitAvailable");
+            return _slots.Wait(timeout);
         });
     }
 
@@ -69,15 +69,15 @@ public class FiberPool : FiberGroup
     }
 
     /// <inheritdoc />
-    public override string ToString() => $"FiberPool: {Size - _slots.Free}/{Size} slot(s) taken";
+    public override string ToString() => $"FiberPool: {Size - _slots.CurrentCount}/{Size} slot(s) taken";
 
     private protected override bool AcquireSlot(TimeSpan? timeout)
     {
-        if (_slots.Free == 0) Sweep();
-        return _slots.Acquire(timeout, "FiberPool: waiting for a free slot");
+        if (_slots.CurrentCount == 0) Sweep();
+        return _slots.Acquire(timeout);
     }
 
     private protected override void ReleaseSlot() => _slots.Release();
 
-    internal override bool IsFullNoSweep => _slots.Free == 0;
+    internal override bool IsFullNoSweep => _slots.CurrentCount == 0;
 }

@@ -205,10 +205,10 @@ public class FiberQueue<T> : IEnumerable<T>
     {
         Hub.ValidateTimeout(timeout);
         Hub hub = SyncHub.Bind(ref _hub, _peekReason);
-        long deadline = SyncHub.Deadline(timeout);
+        long deadline = Hub.DeadlineAfter(timeout);
         while (StoredCount <= _getGrants)
         {
-            TimeSpan? left = SyncHub.Remaining(deadline);
+            TimeSpan? left = Hub.TimeLeft(deadline);
             if (left == TimeSpan.Zero) throw new QueueEmptyException($"{_peekReason}: the queue is empty.");
             hub.WaitOn(_peekers, left, _peekReason);   // woken by every store; the item may go to a getter first
         }

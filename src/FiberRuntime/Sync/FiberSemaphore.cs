@@ -103,10 +103,10 @@ public class FiberSemaphore
     {
         Hub.ValidateTimeout(timeout);
         Hub hub = SyncHub.Bind(ref _hub, "FiberSemaphore.Wait");
-        long deadline = SyncHub.Deadline(timeout);
+        long deadline = Hub.DeadlineAfter(timeout);
         while (_count == 0)
         {
-            TimeSpan? left = SyncHub.Remaining(deadline);
+            TimeSpan? left = Hub.TimeLeft(deadline);
             if (left == TimeSpan.Zero) return 0;
             hub.WaitOn(_watchers, left, "FiberSemaphore.Wait");
         }

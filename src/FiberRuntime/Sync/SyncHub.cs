@@ -1,5 +1,3 @@
-using System.Diagnostics;
-
 namespace FiberRuntime;
 
 /// <summary>Hub binding and timeout helpers shared by the synchronisation primitives.</summary>
@@ -40,11 +38,4 @@ internal static class SyncHub
             : new InvalidOperationException($"{operation}: this primitive belongs to the hub on managed thread {owner.ManagedThreadId}; it cannot block or be used from thread {Environment.CurrentManagedThreadId}. Primitives never move between hubs.");
 
     internal static bool IsZero(TimeSpan? timeout) => timeout is { } t && t == TimeSpan.Zero;
-
-    internal static long Deadline(TimeSpan? timeout) =>
-        timeout is { } t && t != Timeout.InfiniteTimeSpan ? Hub.DueAfter(t) : long.MaxValue;
-
-    /// <summary>What is left until <paramref name="deadline"/> (null: none); zero once it passed.</summary>
-    internal static TimeSpan? Remaining(long deadline) =>
-        deadline == long.MaxValue ? null : TimeSpan.FromSeconds(Math.Max(0, (deadline - Hub.Now) / (double)Stopwatch.Frequency));
 }
