@@ -8,7 +8,7 @@
  * a parked "identity" thread, so the GC walks them as if they were one long stack (see DESIGN.md).
  *
  * Contexts are named by a small integer: 0..capacity-1 are fiber slots, `capacity` is the hub's own
- * stack (fr_hub_root_id). The managed side owns scheduling; this library owns stacks, registers and
+ * stack. The managed side owns scheduling; this library owns stacks, registers and
  * the runtime's per-thread lists.
  *
  * Call discipline (the GC-safety contract; the managed side follows it, nothing else may call these):
@@ -67,8 +67,6 @@ FR_API int fr_verify_outside_coop(void);
 FR_API int fr_verify_in_catch(int depth);
 FR_API int fr_verify_in_catch_coop(int depth, void** caught_object_ref);
 FR_API int fr_verify_end(char* err, size_t errlen);
-/* Offset of Thread::m_pGCFrame found by verification, or -1. */
-FR_API long fr_contract_gcframe_offset(void);
 
 /* ---- hubs ------------------------------------------------------------------------------------- */
 
@@ -139,8 +137,6 @@ FR_API void fr_context_abandon(fr_hub* hub, uint32_t id);
 FR_API int fr_switch(fr_hub* hub, uint32_t target, int exiting);
 FR_API void fr_switch_core(fr_hub* hub, uint32_t target, int exiting);
 
-FR_API uint32_t fr_hub_root_id(const fr_hub* hub);
-FR_API uint32_t fr_hub_current(const fr_hub* hub);
 
 typedef struct fr_hub_stats {
     uint64_t switches;          /* completed calls of fr_switch_core */
@@ -161,9 +157,6 @@ FR_API uint32_t fr_hub_trim_stacks(fr_hub* hub, uint32_t keep);
 
 /* How many pages of a slot's stack are resident in memory (mincore), for tests and diagnostics. */
 FR_API int64_t fr_context_resident_pages(const fr_hub* hub, uint32_t id);
-
-/* Lowest and highest address of a slot's usable stack (above its guard page). */
-FR_API int fr_context_stack_range(const fr_hub* hub, uint32_t id, void** lo, void** hi);
 
 #ifdef __cplusplus
 }

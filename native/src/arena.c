@@ -97,14 +97,6 @@ uint32_t fr_hub_trim_stacks(fr_hub* h, uint32_t keep) {
     return excess;
 }
 
-int fr_context_stack_range(const fr_hub* h, uint32_t id, void** lo, void** hi) {
-    if (!h || id > h->capacity) return FR_E_INVAL;
-    if (id == h->capacity) { *lo = h->base + (size_t)h->capacity * h->cfg.stack_size + page_size(); *hi = h->base + h->total; return FR_OK; }
-    *lo = slot_lo(h, id) + page_size();
-    *hi = slot_lo(h, id) + h->cfg.stack_size;
-    return FR_OK;
-}
-
 int64_t fr_context_resident_pages(const fr_hub* h, uint32_t id) {
     if (!h || id >= h->capacity || !h->ctx[id].committed) return h && id < h->capacity ? 0 : FR_E_INVAL;
     size_t pg = page_size(), len = h->cfg.stack_size - pg;

@@ -412,5 +412,3 @@ int fr_verify_end(char* err, size_t errlen) {
     pthread_mutex_unlock(&contract_mu);
     return FR_OK;
 }
-
-long fr_contract_gcframe_offset(void) { return fr_rt.verified ? fr_rt.thread_gcframe : -1; }

@@ -503,9 +503,6 @@ int fr_hub_join_and_destroy(fr_hub* h) {
     return FR_OK;
 }
 
-uint32_t fr_hub_root_id(const fr_hub* h) { return h->root; }
-uint32_t fr_hub_current(const fr_hub* h) { return h->current; }
-
 void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->switches = h->switches;
     s->live_contexts = h->live;

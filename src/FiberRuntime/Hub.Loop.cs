@@ -260,8 +260,6 @@ public sealed partial class Hub
 
     internal void StartTimer(HubTimer timer, TimeSpan delay) => _timers.Add(timer, DueAfter(delay));
 
-    internal void StartTimerAt(HubTimer timer, long due) => _timers.Add(timer, due);
-
     internal void CancelTimer(HubTimer timer) => _timers.Remove(timer);
 
     /// <summary>Runs <paramref name="action"/> on this hub's thread (thread-safe, from any thread).</summary>

@@ -440,10 +440,4 @@ public sealed unsafe partial class Hub
     /// <summary>Returns the pages of finished fibers' stacks beyond <see cref="WarmStacksWhenIdle"/> to the kernel.</summary>
     internal uint TrimStacks() => NativeMethods.fr_hub_trim_stacks(_native, WarmStacksWhenIdle);
 
-    internal (nint Lo, nint Hi) GetStackRange(int slot)
-    {
-        nint lo, hi;
-        NativeMethods.fr_context_stack_range(_native, (uint)slot, &lo, &hi);
-        return (lo, hi);
-    }
 }

@@ -51,7 +51,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int fr_verify_in_catch(int depth);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_in_catch_coop(int depth, void* caughtRef);
     [LibraryImport(Lib)] internal static partial int fr_verify_end(byte* err, nuint errlen);
-    [LibraryImport(Lib)] internal static partial nint fr_contract_gcframe_offset();
 
     // ---- hubs ----
     [LibraryImport(Lib)] internal static partial int fr_hub_create(HubConfig* config, nint* hub, byte* err, nuint errlen);
@@ -62,7 +61,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_context_new(nint hub);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_context_abandon(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial void fr_hub_get_stats(nint hub, HubStats* stats);
-    [LibraryImport(Lib)] internal static partial int fr_context_stack_range(nint hub, uint id, nint* lo, nint* hi);
     [LibraryImport(Lib)] internal static partial long fr_context_resident_pages(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial uint fr_hub_trim_stacks(nint hub, uint keep);
 

@@ -148,22 +148,17 @@ internal sealed unsafe partial class EpollReactor : IReactor
             bool rearm = false;
             if (w.Reader is { } r && !w.ReaderWoken)
             {
-                if ((e & (EPOLLIN | EPOLLRDHUP | failed)) != 0) { w.ReaderWoken = true; hub.Wake(r, w.ReaderToken, Boxed(e)); }
+                if ((e & (EPOLLIN | EPOLLRDHUP | failed)) != 0) { w.ReaderWoken = true; hub.Wake(r, w.ReaderToken); }
                 else rearm = true;
             }
             if (w.Writer is { } wr && !w.WriterWoken)
             {
-                if ((e & (EPOLLOUT | failed)) != 0) { w.WriterWoken = true; hub.Wake(wr, w.WriterToken, Boxed(e)); }
+                if ((e & (EPOLLOUT | failed)) != 0) { w.WriterWoken = true; hub.Wake(wr, w.WriterToken); }
                 else rearm = true;
             }
             if (rearm) Rearm(w);
         }
     }
-
-    /// <summary>The value a readiness wait is woken with (an object, so it can travel as a wake-up value).</summary>
-    private static object Boxed(uint events) => (events & (EPOLLERR | EPOLLHUP)) != 0 ? Failed : Ready;
-
-    internal static readonly object Ready = new(), Failed = new();
 
     public void Dispose()
     {

@@ -3,35 +3,14 @@ namespace FiberRuntime.Tests.Interop;
 /// <summary>Spawning onto a given hub from other threads and other hubs; SpawnAsync for code outside fibers.</summary>
 public sealed class CrossHubTests
 {
-    /// <summary>A hub running on a background thread until disposed. Its main waits for a Task completed by another
-    /// thread: Fiber.Await keeps the hub alive meanwhile (a FiberEvent set from another thread would not: the hub
-    /// cannot know another thread will set it, and reports the wait as a deadlock).</summary>
+    /// <summary>A hub running on a background thread until disposed: a HubGroup of one.</summary>
     private sealed class RunningHub : IDisposable
     {
-        private readonly TaskCompletionSource _stop = new(TaskCreationOptions.RunContinuationsAsynchronously);
-        private readonly Thread _thread;
-        public readonly Hub Hub;
+        private readonly HubGroup _group = new(1);
 
-        public RunningHub()
-        {
-            Hub? hub = null;
-            using var ready = new ManualResetEventSlim();
-            _thread = new Thread(() => Hub.Run(() =>
-            {
-                hub = Hub.Current;
-                ready.Set();
-                Fiber.Await(_stop.Task);
-            })) { IsBackground = true };
-            _thread.Start();
-            ready.Wait();
-            Hub = hub!;
-        }
+        public Hub Hub => _group.Hubs[0];
 
-        public void Dispose()
-        {
-            _stop.SetResult();
-            _thread.Join();
-        }
+        public void Dispose() => _group.Dispose();
     }
 
     [Fact]
