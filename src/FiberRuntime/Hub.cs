@@ -320,12 +320,25 @@ public sealed unsafe partial class Hub
         {
             throw id == NativeMethods.EFull
                 ? HubFull()
-                : new OutOfMemoryException("FiberRuntime could not commit a fiber stack (mprotect failed; is vm.max_map_count exhausted?).");
+                : new OutOfMemoryException(StackCommitFailed(_live));
         }
         g.Slot = id;
         g.MarkStarted();
         _bySlot[id] = g;
         _live++;
+    }
+
+    /// <summary>The message for a failed stack commit: with many live fibers the usual cause is the per-process
+    /// limit of memory mappings (each live fiber costs two: its guard page and its stack).</summary>
+    private static string StackCommitFailed(int live)
+    {
+        string limit = "unknown";
+        try { limit = File.ReadAllText("/proc/sys/vm/max_map_count").Trim(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed). Each live fiber " +
+               $"uses two memory mappings; vm.max_map_count is {limit}. For N live fibers raise it above 2N + 65530 " +
+               "(sysctl -w vm.max_map_count=...), or the machine is out of memory.";
     }
 
     private InvalidOperationException HubFull() =>
