@@ -84,7 +84,10 @@ enum fr_hub_flags {
     FR_HUB_UNSAFE_NO_GC_REGISTRATION = 1,
     /* Diagnostics: register every suspended context on the one identity thread, as before handler lanes
      * existed (correct; full GCs get slower with many fibers suspended inside exception handlers). */
-    FR_HUB_SINGLE_LANE = 2
+    FR_HUB_SINGLE_LANE = 2,
+    /* Tests/diagnostics: make every slot's guard page a PROT_NONE mapping of its own (two mappings per slot,
+     * bounded by vm.max_map_count), as on kernels without guard markers, even where MADV_GUARD_INSTALL works. */
+    FR_HUB_PROTECTION_GUARDS = 4
 };
 
 typedef struct fr_hub_config {
@@ -148,6 +151,8 @@ typedef struct fr_hub_stats {
     uint32_t capacity;
     size_t stack_size;
     uint32_t lanes;             /* identity threads: 1 + handler lanes started so far */
+    uint32_t guard_markers;     /* 1: guard pages are kernel guard markers (MADV_GUARD_INSTALL, Linux >= 6.13) in
+                                   one read/write mapping; 0: each guard is a PROT_NONE mapping of its own */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 

@@ -7,9 +7,12 @@
  *   base                                                                         base + total
  *   | guard | slot 0 stack | guard | slot 1 stack | ... | guard | hub stack (+ glibc TLS at top) |
  *
- * The range is reserved PROT_NONE with MAP_NORESERVE; a slot's stack part becomes read/write the first
- * time the slot is used (its guard page stays PROT_NONE), and pages are committed by the kernel as they
- * are touched. A finished slot goes to a "warm" LIFO and is reused as is: no syscall on the spawn/exit path.
+ * The range is reserved PROT_NONE with MAP_NORESERVE; a slot becomes read/write the first time it is used,
+ * and pages are committed by the kernel as they are touched. Its guard page is, where the kernel has them
+ * (Linux >= 6.13), a guard marker (MADV_GUARD_INSTALL: a page-table entry that faults on access, kept across
+ * mprotect and MADV_DONTNEED), so the slots in use form ONE read/write mapping whatever their number.
+ * Elsewhere the guard page stays PROT_NONE, which splits the range into two mappings per slot, and
+ * vm.max_map_count (65530 by default) then bounds the number of live fibers to about 32k. A finished slot goes to a "warm" LIFO and is reused as is: no syscall on the spawn/exit path.
  * When the hub goes idle it trims the warm list (fr_hub_trim_stacks), returning the coldest slots' pages with
  * MADV_DONTNEED in one batch, so resident memory follows the peak number of live fibers, never the number
  * ever created. */
@@ -19,6 +22,10 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102     /* Linux 6.13 uapi; older headers lack it, older kernels answer EINVAL */
+#endif
 
 static size_t page_size(void) { return (size_t)sysconf(_SC_PAGESIZE); }
 
@@ -39,6 +46,11 @@ int fr_arena_reserve(fr_hub* h, char* err, size_t errlen) {
         h->base = NULL;
         return FR_E_NOMEM;
     }
+    /* Never transparent huge pages for fiber stacks: with THP "always", the first touch of a stack in a 2 MiB
+     * range free of guard pages (stacks > 2 MiB) would commit 2 MiB at once. */
+    madvise(h->base, slots, MADV_NOHUGEPAGE);
+    /* guard markers, if this kernel has them: slot 0's guard page is the probe (it is one either way) */
+    h->guard_markers = !(h->cfg.flags & FR_HUB_PROTECTION_GUARDS) && madvise(h->base, pg, MADV_GUARD_INSTALL) == 0;
     h->warm = calloc(h->capacity, sizeof(uint32_t));
     h->cold = calloc(h->capacity, sizeof(uint32_t));
     if (!h->warm || !h->cold) { fr_set_err(err, errlen, "out of memory for slot lists"); return FR_E_NOMEM; }
@@ -64,10 +76,14 @@ int32_t fr_arena_take(fr_hub* h) {
     fr_ctx* c = &h->ctx[id];
     if (!c->committed) {
         size_t pg = page_size();
-        /* everything above the guard page; the guard (lowest page) stays PROT_NONE */
-        if (mprotect(slot_lo(h, id) + pg, h->cfg.stack_size - pg, PROT_READ | PROT_WRITE) != 0) {
+        char* lo = slot_lo(h, id);
+        /* With a guard marker on its lowest page the whole slot turns read/write and merges with its
+         * neighbours into one mapping; without, everything above the guard page, which stays PROT_NONE. */
+        int marked = h->guard_markers && madvise(lo, pg, MADV_GUARD_INSTALL) == 0;
+        if (marked ? mprotect(lo, h->cfg.stack_size, PROT_READ | PROT_WRITE) != 0
+                   : mprotect(lo + pg, h->cfg.stack_size - pg, PROT_READ | PROT_WRITE) != 0) {
             h->cold[h->cold_len++] = id;   /* keep the id; it may succeed later */
-            return FR_E_NOMEM;             /* ENOMEM here usually means vm.max_map_count is exhausted */
+            return FR_E_NOMEM;             /* without guard markers, usually vm.max_map_count exhausted */
         }
         c->committed = 1;
     }
@@ -94,7 +110,8 @@ uint32_t fr_hub_trim_stacks(fr_hub* h, uint32_t keep) {
     /* The bottom of the LIFO holds the slots finished longest ago. Every madvise(MADV_DONTNEED) costs a TLB
      * shoot-down on each CPU running a thread of the process, so the ids are sorted and each run of adjacent
      * slots is returned in one call (the guard pages in between hold nothing: dropping them is a no-op).
-     * After a burst, most finished slots are adjacent: 20k exits cost a handful of calls, not 20k. */
+     * After a burst, most finished slots are adjacent: 20k exits cost a handful of calls, not 20k. Guard markers
+ * survive MADV_DONTNEED. */
     uint32_t* ids = h->cold + h->cold_len;
     memcpy(ids, h->warm, (size_t)excess * sizeof(uint32_t));
     qsort(ids, excess, sizeof(uint32_t), cmp_u32);

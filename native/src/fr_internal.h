@@ -127,6 +127,7 @@ struct fr_hub {
     uint32_t root;            /* == capacity */
     uint32_t current;
     uint32_t bump;            /* slots [0, bump) have been handed out at least once */
+    int guard_markers;        /* guard pages are MADV_GUARD_INSTALL markers (see arena.c) */
     uint32_t* warm;           /* free slots whose pages are still resident (LIFO, reused first) */
     uint32_t warm_len;
     uint32_t* cold;           /* free slots whose pages were returned with MADV_DONTNEED */

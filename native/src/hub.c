@@ -514,4 +514,5 @@ void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->warm_free = h->warm_len;
     s->capacity = h->capacity;
     s->stack_size = h->cfg.stack_size;
+    s->guard_markers = (uint32_t)h->guard_markers;
 }

@@ -109,7 +109,8 @@ public sealed unsafe partial class Hub
                 // parent while still standing on its own stack, so it briefly needs a slot beyond its own
                 Capacity = (uint)_options.MaxFibers + 1,
                 Flags = (_options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0) |
-                        (_options.SingleIdentityLane ? NativeMethods.FlagSingleLane : 0),
+                        (_options.SingleIdentityLane ? NativeMethods.FlagSingleLane : 0) |
+                        (_options.ProtectionGuardPages ? NativeMethods.FlagProtectionGuards : 0),
                 StackSize = HubOptions.RoundToPage(_options.StackSize),
                 HubStackSize = HubOptions.RoundToPage(_options.HubStackSize),
                 HubEntry = &HubEntry,
@@ -328,17 +329,19 @@ public sealed unsafe partial class Hub
         _live++;
     }
 
-    /// <summary>The message for a failed stack commit: with many live fibers the usual cause is the per-process
-    /// limit of memory mappings (each live fiber costs two: its guard page and its stack).</summary>
-    private static string StackCommitFailed(int live)
+    /// <summary>The message for a failed stack commit. Without guard markers (kernels before 6.13) the usual cause
+    /// with many live fibers is the per-process limit of memory mappings: each live fiber costs two.</summary>
+    private string StackCommitFailed(int live)
     {
+        if (GetStats().GuardMarkers != 0)
+            return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed): out of memory.";
         string limit = "unknown";
         try { limit = File.ReadAllText("/proc/sys/vm/max_map_count").Trim(); }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
-        return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed). Each live fiber " +
-               $"uses two memory mappings; vm.max_map_count is {limit}. For N live fibers raise it above 2N + 65530 " +
-               "(sysctl -w vm.max_map_count=...), or the machine is out of memory.";
+        return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed). Without kernel " +
+               $"guard markers (Linux 6.13+) each live fiber uses two memory mappings; vm.max_map_count is {limit}. " +
+               "For N live fibers raise it above 2N + 65530 (sysctl -w vm.max_map_count=...), or the machine is out of memory.";
     }
 
     private InvalidOperationException HubFull() =>

@@ -5,8 +5,10 @@ namespace FiberRuntime;
 /// A hub reserves address space for <see cref="MaxFibers"/> stacks of <see cref="StackSize"/> bytes up front
 /// (reserved, not committed: a stack costs memory only for the pages it touches), so the defaults reserve
 /// 4 GiB of address space and use a few KiB of memory per live fiber. Every stack has a guard page below it.
-/// Linux limits the number of memory mappings per process (<c>vm.max_map_count</c>, 65530 by default); each
-/// live fiber stack uses two, so hubs with more than ~30 000 simultaneously live fibers need that limit raised.
+/// On Linux 6.13 and later the guard pages are kernel guard markers and all of a hub's stacks form one memory
+/// mapping. Older kernels need a mapping of its own for each guard page: two per live fiber, and Linux limits
+/// mappings per process (<c>vm.max_map_count</c>, 65530 by default), so there more than ~30 000 simultaneously
+/// live fibers need that limit raised.
 /// </remarks>
 public sealed record HubOptions
 {
@@ -50,6 +52,10 @@ public sealed record HubOptions
     /// <summary>DIAGNOSTICS: keep fibers suspended inside exception handlers on the hub's main identity thread
     /// instead of handler lanes (to measure what lanes save on GC pauses).</summary>
     internal bool SingleIdentityLane { get; init; }
+
+    /// <summary>TESTS: guard pages as PROT_NONE mappings of their own (two mappings per fiber, the path kernels
+    /// older than Linux 6.13 take) even where the kernel offers guard markers.</summary>
+    internal bool ProtectionGuardPages { get; init; }
 
     internal void Validate()
     {

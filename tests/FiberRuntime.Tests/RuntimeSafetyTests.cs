@@ -92,14 +92,56 @@ public sealed class RuntimeSafetyTests
         Assert.Equal(40, caughtAfterResume);
     }
 
-    [Fact]
-    public void A_stack_overflow_in_a_fiber_hits_its_guard_page_and_ends_the_process_as_a_stack_overflow()
+    [Theory]
+    [InlineData(false)]     // guard marker (Linux 6.13+; the test accepts the fallback on older kernels)
+    [InlineData(true)]      // PROT_NONE guard mapping
+    public void A_stack_overflow_in_a_fiber_hits_its_guard_page_and_ends_the_process_as_a_stack_overflow(bool protectionGuards)
     {
-        HostRun run = HostRun.Start("overflow", [], TimeSpan.FromMinutes(2));
+        HostRun run = HostRun.Start(protectionGuards ? "overflow --protection-guards" : "overflow", [], TimeSpan.FromMinutes(2));
         Assert.False(run.TimedOut);
         Assert.NotEqual(0, run.ExitCode);
         Assert.DoesNotContain("UNREACHABLE", run.Output);
         Assert.Contains("Stack overflow", run.Output);
+        if (protectionGuards) Assert.Contains("guard markers: 0", run.Output);
+        else Assert.Contains(KernelHasGuardMarkers ? "guard markers: 1" : "guard markers: 0", run.Output);
+    }
+
+    /// <summary>MADV_GUARD_INSTALL arrived in Linux 6.13.</summary>
+    private static bool KernelHasGuardMarkers =>
+        Environment.OSVersion.Version is { Major: var major, Minor: var minor } && (major > 6 || (major == 6 && minor >= 13));
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Live_fibers_cost_no_memory_mapping_each_where_the_kernel_has_guard_markers(bool protectionGuards)
+    {
+        const int count = 2000;
+        int mapsBefore = 0, mapsWhileLive = 0;
+        uint markers = 2;
+        Hub.Run(() =>
+        {
+            Hub hub = Hub.Current!;
+            markers = hub.GetStats().GuardMarkers;
+            var gate = new FiberEvent();
+            Fiber.Spawn(() => { }).Join();          // the hub loop's own slot is in use before counting
+            mapsBefore = File.ReadLines("/proc/self/maps").Count();
+            var fibers = Enumerable.Range(0, count).Select(_ => Fiber.Spawn(() => gate.Wait())).ToList();
+            Fiber.Sleep(0.01);
+            mapsWhileLive = File.ReadLines("/proc/self/maps").Count();
+            gate.Set();
+            Fiber.JoinAll(fibers);
+        }, new HubOptions { MaxFibers = count + 16, ProtectionGuardPages = protectionGuards });
+        int added = mapsWhileLive - mapsBefore;
+        if (protectionGuards || !KernelHasGuardMarkers)
+        {
+            Assert.Equal(0u, markers);
+            Assert.InRange(added, 2 * count - 50, 2 * count + 50);     // guard + stack per fiber (other threads add a few)
+        }
+        else
+        {
+            Assert.Equal(1u, markers);
+            Assert.InRange(added, -50, 50);                             // the stacks merge into one mapping
+        }
     }
 
     [Theory]

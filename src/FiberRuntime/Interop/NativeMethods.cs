@@ -39,9 +39,10 @@ internal static unsafe partial class NativeMethods
         public uint Capacity;
         public nuint StackSize;
         public uint Lanes;
+        public uint GuardMarkers;
     }
 
-    internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2;
+    internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2, FlagProtectionGuards = 4;
 
     // ---- runtime contract ----
     [LibraryImport(Lib)] internal static partial int fr_contract_load(byte* err, nuint errlen);
