@@ -46,16 +46,57 @@ internal static unsafe class RuntimeContract
         }
     }
 
+    /// <summary>The runtime identifiers with a native fiber switch (a runtimes/&lt;rid&gt;/native asset in the package;
+    /// FiberRtNativeRid in FiberRuntime.csproj).</summary>
+    internal static readonly string[] SupportedPlatforms = ["linux-x64"];
+
     private static string Supported =>
-        $"FiberRuntime supports linux-x64 on .NET runtime {string.Join(", ", VerifiedRuntimeVersions.Select(v => v.ToString()))}";
+        $"FiberRuntime supports {string.Join(", ", SupportedPlatforms)} on .NET runtime {string.Join(", ", VerifiedRuntimeVersions.Select(v => v.ToString()))}";
+
+    /// <summary>Throws <see cref="PlatformNotSupportedException"/> when this operating system and process architecture
+    /// have no native library. Cheap (no native call, no lock): for entry points that reach native code without a hub.</summary>
+    internal static void EnsurePlatformSupported()
+    {
+        if (PlatformGate.Refusal is { } refusal) throw new PlatformNotSupportedException(refusal);
+    }
+
+    /// <summary>The platform gate's verdict for this process, decided once.</summary>
+    private static class PlatformGate
+    {
+        internal static readonly string? Refusal = CheckPlatform(
+            OperatingSystem.IsLinux() ? OSPlatform.Linux
+            : OperatingSystem.IsWindows() ? OSPlatform.Windows
+            : OperatingSystem.IsMacOS() ? OSPlatform.OSX
+            : OperatingSystem.IsFreeBSD() ? OSPlatform.FreeBSD
+            : OSPlatform.Create(RuntimeInformation.OSDescription),
+            RuntimeInformation.ProcessArchitecture, RuntimeInformation.OSArchitecture,
+            RuntimeInformation.RuntimeIdentifier, RuntimeInformation.OSDescription);
+    }
+
+    /// <summary>The platform gate: null when a process on <paramref name="os"/> / <paramref name="processArchitecture"/>
+    /// has a native library (<see cref="SupportedPlatforms"/>), else the refusal, naming the platform and the supported
+    /// ones (the message of the <see cref="PlatformNotSupportedException"/>). The other parameters only go into it.</summary>
+    internal static string? CheckPlatform(OSPlatform os, Architecture processArchitecture,
+        Architecture osArchitecture, string runtimeIdentifier, string osDescription)
+    {
+        string osPart = os == OSPlatform.Linux ? "linux"
+            : os == OSPlatform.Windows ? "win"
+            : os == OSPlatform.OSX ? "osx"
+            : os.ToString().ToLowerInvariant();
+        string platform = $"{osPart}-{processArchitecture.ToString().ToLowerInvariant()}";
+        if (SupportedPlatforms.Contains(platform)) return null;
+        string arch = processArchitecture == osArchitecture
+            ? processArchitecture.ToString()
+            : $"{processArchitecture} process on {osArchitecture}";
+        return $"FiberRuntime has no native library for {platform} (runtime identifier {runtimeIdentifier}; {osDescription}; {arch}). {Supported}.";
+    }
 
     private static PlatformNotSupportedException Refuse(string why) =>
         new($"{why}. {Supported} (this process: {RuntimeInformation.RuntimeIdentifier}, {RuntimeInformation.FrameworkDescription}).");
 
     private static void Verify()
     {
-        if (!OperatingSystem.IsLinux() || RuntimeInformation.ProcessArchitecture != Architecture.X64)
-            throw Refuse($"No fiber context switch exists for {RuntimeInformation.OSDescription} {RuntimeInformation.ProcessArchitecture} yet");
+        EnsurePlatformSupported();          // first: elsewhere the native library is not there to load
         if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET ", StringComparison.Ordinal) || RuntimeFeature.IsDynamicCodeSupported == false)
             throw Refuse("FiberRuntime needs the CoreCLR runtime (not Mono or NativeAOT)");
         if (CheckRuntimeVersion(Environment.Version, Environment.GetEnvironmentVariable(AllowUnverifiedVariable)) is { } versionProblem)

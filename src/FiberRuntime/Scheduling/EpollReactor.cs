@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using FiberRuntime.Interop;
 
 namespace FiberRuntime.Scheduling;
 
@@ -169,6 +170,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
     /// <summary>For callers that are not fibers: blocks the thread in poll(2) until the descriptor is ready.</summary>
     public static bool PollBlocking(int fd, bool write, TimeSpan? timeout)
     {
+        RuntimeContract.EnsurePlatformSupported();     // poll(2) from libc: a refusal, not a DllNotFoundException
         int ms = timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? (int)Math.Min(int.MaxValue, Math.Ceiling(t.TotalMilliseconds)) : -1;
         var p = new PollFd { Fd = fd, Events = write ? POLLOUT : POLLIN };
         while (true)
