@@ -363,10 +363,12 @@ public class JoinKillLinkTests
     public void Kill_FromThePlainTestThread_OnTheDefaultHub()
     {
         bool cleaned = false;
+        using var started = new ManualResetEventSlim();
         Fiber f = Fiber.Spawn(() =>
         {
             try
             {
+                started.Set();
                 Fiber.Sleep(Long);
             }
             finally
@@ -374,7 +376,7 @@ public class JoinKillLinkTests
                 cleaned = true;
             }
         });
-        Thread.Sleep(20);
+        Assert.True(started.Wait(TimeSpan.FromSeconds(30)));     // running, so the kill must go through its finally
         f.Kill();
         Assert.True(f.IsReady);
         Assert.True(f.IsSuccessful);
