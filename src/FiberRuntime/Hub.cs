@@ -219,8 +219,14 @@ public sealed unsafe partial class Hub
         {
             if (_monitored) Diagnostics.BlockingMonitor.Unwatch(this);
             _stopping = true;
-            FinishRemaining();
-            Unregister();
+            try
+            {
+                FinishRemaining();
+            }
+            finally
+            {
+                Unregister();       // before the native hub goes: counters read it
+            }
             NativeMethods.fr_hub_detach(native);
             _reactor.Dispose();
             t_current = null;
