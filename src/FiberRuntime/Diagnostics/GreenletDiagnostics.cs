@@ -64,22 +64,20 @@ internal sealed class GreenletDiagnostics
 
     private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
 
-    /// <summary>Formats a captured stack for people: the runtime's own frames are left out, except the last one
-    /// before the caller's code (the public API it called, e.g. <c>FiberEvent.Wait</c>), and so are those below the
-    /// caller's code (a fiber's entry). Trim-safe: frames are
-    /// described by <see cref="DiagnosticMethodInfo"/>.</summary>
+    /// <summary>Formats a captured stack for people, without the switching plumbing: the frames of <see cref="Hub"/>,
+    /// <see cref="Greenlet"/> and <see cref="Fiber"/> above the first other frame (the park and switch machinery, the
+    /// spawn call) and below the last one (a greenlet's entry, <c>Hub.Run</c>). What a fiber waits in (a
+    /// <c>FiberEvent</c>, a socket, a server's accept loop) stays. Trim-safe: frames are described by
+    /// <see cref="DiagnosticMethodInfo"/>.</summary>
     public static string Format(StackTrace trace)
     {
         StackFrame[] frames = trace.GetFrames();
         var methods = new DiagnosticMethodInfo?[frames.Length];
         for (int i = 0; i < frames.Length; i++) methods[i] = DiagnosticMethodInfo.Create(frames[i]);
-        int first = 0;
-        while (first < frames.Length && IsOwn(methods[first])) first++;
-        if (first > 0 && first < frames.Length) first--;      // keep the entry point into FiberRuntime
-        if (first >= frames.Length) first = 0;
-        // and the runtime's frames below the caller's code (a fiber's entry, Hub.Run's plumbing)
-        int end = frames.Length;
-        while (end > first + 1 && (IsOwn(methods[end - 1]) || methods[end - 1] is null)) end--;
+        int first = 0, end = frames.Length;
+        while (first < end && IsPlumbing(methods[first])) first++;
+        while (end > first && IsPlumbing(methods[end - 1])) end--;
+        if (first == end) (first, end) = (0, frames.Length);      // nothing else: show it all
         var sb = new StringBuilder();
         for (int i = first; i < end; i++)
         {
@@ -93,10 +91,16 @@ internal sealed class GreenletDiagnostics
         return sb.ToString();
     }
 
-    private static bool IsOwn(DiagnosticMethodInfo? m)
+    private static readonly string[] s_plumbing = ["FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1"];
+
+    private static bool IsPlumbing(DiagnosticMethodInfo? m)
     {
-        if (m?.DeclaringAssemblyName is not { } asm) return false;
+        if (m is null) return true;
+        if (m.DeclaringAssemblyName is not { } asm || m.DeclaringTypeName is not { } type) return false;
         int comma = asm.IndexOf(',');
-        return (comma < 0 ? asm : asm[..comma]) == s_self;
+        if ((comma < 0 ? asm : asm[..comma]) != s_self) return false;
+        foreach (string p in s_plumbing)
+            if (type == p || (type.StartsWith(p, StringComparison.Ordinal) && type.Length > p.Length && type[p.Length] == '+')) return true;
+        return false;
     }
 }
