@@ -57,7 +57,7 @@ public sealed record GreenletRunInfo(long Id, string Name, string Kind, Greenlet
         sb.Append("  #").Append(Id).Append(' ').Append(Name).Append(" [").Append(Kind).Append("] ").Append(StateText);
         if (WaitsOn is not null) sb.Append(": ").Append(WaitsOn);
         sb.Append('\n');
-        if (SpawnSite is not null) AppendIndented(sb, State == GreenletRunState.Running ? "spawned at:" : "spawned at:", SpawnSite);
+        if (SpawnSite is not null) AppendIndented(sb, "spawned at:", SpawnSite);
         if (StackTrace is not null)
             AppendIndented(sb, State == GreenletRunState.Running ? "stack (now):" : "stack (when it suspended):", StackTrace);
     }
