@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.ExceptionServices;
+using FiberRuntime.Diagnostics;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -21,17 +22,12 @@ public partial class Fiber : Greenlet
 {
     private enum Status { Pending, Running, Succeeded, Failed }
 
-    private static int s_nextId;
-
     private readonly Action? _action;
     private volatile Status _status;
     private Exception? _exception;
     private WaitQueue? _joiners;
     private List<(Action<Fiber> Callback, int Kind)>? _links;
     private ManualResetEventSlim? _done;
-
-    /// <summary>A number that identifies the fiber in diagnostics.</summary>
-    public int Id { get; } = Interlocked.Increment(ref s_nextId);
 
     internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
     {
@@ -45,7 +41,17 @@ public partial class Fiber : Greenlet
     internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
     {
         _status = Status.Running;
+        _isRoot = true;
     }
+
+    private readonly bool _isRoot;
+
+    internal override string Kind => _isRoot ? "main" : "fiber";
+
+    internal override Delegate? Body => _action;
+
+    internal override FiberOutcome OutcomeOf(object? result, Exception? error) =>
+        _status == Status.Failed || error is not null ? FiberOutcome.Exception : WasKilled ? FiberOutcome.Killed : FiberOutcome.Success;
 
     /// <summary>The fiber running on the calling thread, or <see langword="null"/> outside fibers.</summary>
     public static new Fiber? Current => Greenlet.Current as Fiber;
@@ -105,13 +111,18 @@ public partial class Fiber : Greenlet
     private static Fiber Start(Fiber f, TimeSpan? delay)
     {
         Hub hub = f.Hub;
+        if (hub.Options.CaptureSpawnSites) f.Diag.SpawnSite = new StackTrace(fNeedFileInfo: true);
+        if (FiberRuntimeEventSource.LifecycleEnabled)
+            FiberRuntimeEventSource.Log.FiberSpawn(hub.Id, f.Id, Greenlet.Current?.Id ?? 0, f.Kind, f.DisplayName);
         if (hub.IsCallerOnHub) f.Schedule(delay);
         else hub.Post(() => f.Schedule(delay));
         return f;
     }
 
-    private sealed class StartTimer(Fiber fiber) : HubTimer
+    internal sealed class StartTimer(Fiber fiber) : HubTimer
     {
+        internal Fiber Target => fiber;
+
         internal override void Fire()
         {
             if (fiber.IsNotStarted) fiber.Hub.ScheduleStart(fiber);
@@ -234,6 +245,8 @@ public partial class Fiber : Greenlet
         if (IsNotStarted)
         {
             MarkDeadUnstarted();
+            if (FiberRuntimeEventSource.LifecycleEnabled)
+                FiberRuntimeEventSource.Log.FiberExit(Hub.Id, Id, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
             if (exception is null or GreenletExit)
             {
                 WasKilled = true;
@@ -456,6 +469,8 @@ public sealed class Fiber<T> : Fiber
     }
 
     private protected override void InvokeBody() => _result = _func();     // kept typed: no boxing
+
+    internal override Delegate? Body => _func;
 
     /// <summary>The result once the fiber finished successfully; <c>default</c> before that or after a failure
     /// (gevent's <c>value</c>).</summary>

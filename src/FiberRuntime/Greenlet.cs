@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using FiberRuntime.Diagnostics;
 
 namespace FiberRuntime;
 
@@ -24,7 +25,9 @@ public class Greenlet
 {
     private enum State : byte { NotStarted, Started, Dead }
 
-    private readonly Func<object?, object?>? _run;
+    private static long s_nextId;
+
+    private readonly Delegate? _body;       // a Func<object?, object?> or an Action (see Run)
     private readonly Hub _hub;
     private Greenlet? _parent;
     private State _state;
@@ -44,6 +47,27 @@ public class Greenlet
     internal object? WaitSubject;       // what the wait is on, formatted only when a message needs it
     private Scheduling.WaitNode? _waitNode;
     private Scheduling.WakeTimer? _wakeTimer;
+    private GreenletDiagnostics? _diagnostics;     // name, spawn site, suspended stack: only when used
+
+    /// <summary>A number that identifies the greenlet in diagnostics (events, run-info dumps, messages): unique in
+    /// the process, assigned in creation order.</summary>
+    public long Id { get; } = Interlocked.Increment(ref s_nextId);
+
+    /// <summary>A name for diagnostics (run-info dumps, trace events); null by default, when the name of the
+    /// greenlet's body method is shown instead.</summary>
+    public string? Name
+    {
+        get => _diagnostics?.Name;
+        set
+        {
+            if (value is null && _diagnostics is null) return;
+            Diag.Name = value;
+        }
+    }
+
+    internal GreenletDiagnostics Diag => _diagnostics ??= new GreenletDiagnostics();
+
+    internal GreenletDiagnostics? DiagIfAny => _diagnostics;
 
     internal Scheduling.WaitNode WaitNode => _waitNode ??= new Scheduling.WaitNode(this);
 
@@ -58,7 +82,8 @@ public class Greenlet
     public Greenlet(Func<object?, object?> run, Greenlet? parent = null) : this(parent)
     {
         ArgumentNullException.ThrowIfNull(run);
-        _run = run;
+        _body = run;
+        OnCreated();
     }
 
     /// <summary>Creates a greenlet that will run <paramref name="run"/>; when it returns, its parent receives
@@ -70,7 +95,8 @@ public class Greenlet
     public Greenlet(Action run, Greenlet? parent = null) : this(parent)
     {
         ArgumentNullException.ThrowIfNull(run);
-        _run = _ => { run(); return null; };
+        _body = run;
+        OnCreated();
     }
 
     /// <summary>For subclasses that override <see cref="Run"/>.</summary>
@@ -107,6 +133,31 @@ public class Greenlet
     }
 
     internal static Greenlet CreateRoot(Hub hub, int rootSlot) => new Fiber(hub, rootSlot);
+
+    /// <summary>A raw greenlet was created by the running greenlet: record its spawn site and trace it, when enabled.</summary>
+    private void OnCreated()
+    {
+        if (_hub.Options.CaptureSpawnSites) Diag.SpawnSite = new StackTrace(fNeedFileInfo: true);
+        if (FiberRuntimeEventSource.LifecycleEnabled)
+            FiberRuntimeEventSource.Log.FiberSpawn(_hub.Id, Id, _hub.CurrentGreenlet.Id, Kind, DisplayName);
+    }
+
+    /// <summary>What sort of greenlet this is, for diagnostics: "greenlet", "fiber", "main" or "hub loop".</summary>
+    internal virtual string Kind => "greenlet";
+
+    /// <summary>The body delegate, for diagnostics (its method names the greenlet when it has no <see cref="Name"/>).</summary>
+    internal virtual Delegate? Body => _body;
+
+    /// <summary><see cref="Name"/>, else the body's method (<c>Type.Method</c>; a lambda as <c>Type.Enclosing (lambda)</c>),
+    /// else the kind. Uses reflection: for diagnostics only, never on a hot path.</summary>
+    internal string DisplayName => Name ?? GreenletDiagnostics.DescribeBody(Body) ?? Kind;
+
+    /// <summary>How the greenlet ended, for diagnostics; <paramref name="result"/> and <paramref name="error"/> are
+    /// what its run returned or threw.</summary>
+    internal virtual FiberOutcome OutcomeOf(object? result, Exception? error) =>
+        error is not null ? FiberOutcome.Exception
+        : result is GreenletExit ? FiberOutcome.Killed
+        : FiberOutcome.Success;
 
     /// <summary>The greenlet running on the calling thread, or <see langword="null"/> when the thread is not a hub.</summary>
     public static Greenlet? Current => Hub.Current?.CurrentGreenlet;
@@ -148,8 +199,19 @@ public class Greenlet
     /// <summary>The greenlet's body; the default runs the delegate given to the constructor.</summary>
     /// <param name="argument">The value of the first switch to this greenlet.</param>
     /// <returns>The value its parent receives.</returns>
-    protected virtual object? Run(object? argument) =>
-        _run is not null ? _run(argument) : throw new InvalidOperationException("This greenlet has no run: pass one to the constructor or override Run.");
+    protected virtual object? Run(object? argument)
+    {
+        switch (_body)
+        {
+            case Func<object?, object?> run:
+                return run(argument);
+            case Action run:
+                run();
+                return null;
+            default:
+                throw new InvalidOperationException("This greenlet has no run: pass one to the constructor or override Run.");
+        }
+    }
 
     /// <summary>Transfers control to this greenlet, passing <paramref name="value"/>: the argument of its run if it
     /// has not started, else the return value of its pending <see cref="Switch"/>. Returns the value passed by
@@ -180,6 +242,9 @@ public class Greenlet
         if (_state == State.NotStarted)
         {
             _state = State.Dead;
+            if (FiberRuntimeEventSource.LifecycleEnabled)
+                FiberRuntimeEventSource.Log.FiberExit(_hub.Id, Id,
+                    exception is GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
             Greenlet to = LiveParent();
             return exception is GreenletExit
                 ? _hub.Deliver(current, to, exception, null)

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using FiberRuntime.Diagnostics;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -279,7 +280,12 @@ public sealed partial class Hub
 
     private sealed class HubLoopGreenlet : Greenlet
     {
-        internal HubLoopGreenlet(Hub hub) : base(hub, hub.RootGreenlet) { }
+        internal HubLoopGreenlet(Hub hub) : base(hub, hub.RootGreenlet)
+        {
+            if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberSpawn(hub.Id, Id, hub.RootGreenlet.Id, Kind, Kind);
+        }
+
+        internal override string Kind => "hub loop";
 
         protected override object? Run(object? argument)
         {
@@ -305,17 +311,20 @@ public sealed partial class Hub
 
             // run what was ready when this round began; what becomes ready meanwhile waits for the next round,
             // so timers and posted work are never starved
-            for (int n = _ready.Count; n > 0 && _ready.TryDequeue(out ReadyItem item); n--) RunItem(item);
+            int ran = _ready.Count;
+            for (int n = ran; n > 0 && _ready.TryDequeue(out ReadyItem item); n--) RunItem(item);
 
             if (_ready.Count > 0 || !_inbox.IsEmpty)
             {
-                if (reactor.IoWaiters > 0) reactor.Wait(this, 0);   // busy: still look at I/O every round
+                if (reactor.IoWaiters > 0) WaitInReactor(reactor, 0);   // busy: still look at I/O every round
+                if (FiberRuntimeEventSource.LoopEnabled) TraceLoopIteration(ran, 0, 0);
                 continue;
             }
             int timeout = MillisecondsUntilNextTimer();
             if (timeout < 0 && _keepAlive == 0 && reactor.IoWaiters == 0 && !_isDefaultHub && ReportBlockedForever()) continue;
             TrimStacks();           // going idle: give finished fibers' stack pages back, in one batch
-            reactor.Wait(this, timeout);
+            long slept = WaitInReactor(reactor, timeout);
+            if (FiberRuntimeEventSource.LoopEnabled) TraceLoopIteration(ran, timeout, slept);
         }
     }
 
@@ -374,6 +383,9 @@ public sealed partial class Hub
             Interlocked.CompareExchange(ref _blockedFlag, 1, 0);
     }
 
+    /// <summary>The monitor has flagged the current run as over the limit (for tests).</summary>
+    internal bool BlockingFlagged => Volatile.Read(ref _blockedFlag) == 1;
+
     /// <summary>Called by a greenlet about to yield: if the monitor flagged its run, note where it is.</summary>
     private void NoteBlockingSite()
     {
@@ -388,6 +400,8 @@ public sealed partial class Hub
         if (Interlocked.Exchange(ref _blockedFlag, 0) == 0) return;
         var report = new Diagnostics.BlockingReport(this, g, TimeSpan.FromSeconds((Now - since) / (double)Stopwatch.Frequency), _blockedTrace);
         _blockedTrace = null;
+        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FiberRuntimeEventSource.Keywords.Diagnostics))
+            FiberRuntimeEventSource.Log.BlockingReport(Id, g.Id, report.Duration.TotalMilliseconds, report.StackTrace ?? "");
         if (Blocked is { } handler) RunGuarded(static s => { var (h, r) = ((Action<Diagnostics.BlockingReport>, Diagnostics.BlockingReport))s!; h(r); }, (handler, report));
         else Console.Error.WriteLine(report);
     }
@@ -434,6 +448,8 @@ public sealed partial class Hub
 
     internal static void ReportFiberException(Fiber fiber, Exception e)
     {
+        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Error, FiberRuntimeEventSource.Keywords.Diagnostics))
+            FiberRuntimeEventSource.Log.UnhandledFiberException(fiber.Hub.Id, fiber.Id, e.GetType().FullName ?? e.GetType().Name, e.Message);
         Action<Fiber, Exception>? handler = UnhandledFiberException;
         if (handler is not null)
         {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using FiberRuntime.Diagnostics;
 using FiberRuntime.Interop;
 using FiberRuntime.Scheduling;
 
@@ -201,6 +202,7 @@ public sealed unsafe partial class Hub
         _currentSlot = _rootSlot;
         _reactor = new EpollReactor();
         t_current = this;
+        Register();
         if (_options.MaxBlockingTime is not null)
         {
             _monitored = true;
@@ -217,7 +219,15 @@ public sealed unsafe partial class Hub
         finally
         {
             if (_monitored) Diagnostics.BlockingMonitor.Unwatch(this);
-            FinishRemaining();
+            _stopping = true;
+            try
+            {
+                FinishRemaining();
+            }
+            finally
+            {
+                Unregister();       // before the native hub goes: counters read it
+            }
             NativeMethods.fr_hub_detach(native);
             _reactor.Dispose();
             t_current = null;
@@ -252,6 +262,7 @@ public sealed unsafe partial class Hub
             if (_bySlot[i] is not { } g) continue;
             NativeMethods.fr_context_abandon(_native, (uint)i);
             g.MarkDead();
+            if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, FiberOutcome.Killed);
             _bySlot[i] = null;
             _live--;
         }
@@ -271,6 +282,7 @@ public sealed unsafe partial class Hub
     /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
     internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
     {
+        if (_captureWaitStacks && !ReferenceEquals(from, _loop)) CaptureSuspendedStack(from);
         bool starting = to.Slot < 0;
         if (starting) StartContext(to);
         // both transfer fields are null at rest (TakeTransfer clears them): store only what is there, so the
@@ -299,6 +311,11 @@ public sealed unsafe partial class Hub
         }
         return Transfer(from, to, value, error);
     }
+
+    /// <summary>HubOptions.CaptureWaitStacks: the greenlet records its own stack just before it suspends (the only
+    /// moment its stack can be walked: another thread cannot walk a suspended fiber).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CaptureSuspendedStack(Greenlet g) => g.Diag.SuspendedStack = new System.Diagnostics.StackTrace(2, fNeedFileInfo: false);
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private object? TakeTransfer()
@@ -358,6 +375,7 @@ public sealed unsafe partial class Hub
     /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
     private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
     {
+        if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(from, to);
         Thread thread = _thread!;
         if (!exiting)
         {
@@ -378,6 +396,9 @@ public sealed unsafe partial class Hub
         RestoreThreadState(from);
         return true;
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TraceSwitch(Greenlet from, Greenlet to) => FiberRuntimeEventSource.Log.FiberSwitch(Id, from.Id, to.Id);
 
     /// <summary>Puts a resumed greenlet's per-greenlet state back on the thread. A changed execution context goes
     /// through <see cref="ExecutionContext.Restore"/> so AsyncLocal change notifications fire (CultureInfo's
@@ -422,6 +443,7 @@ public sealed unsafe partial class Hub
         _bySlot[id] = null;
         g.MarkDead();
         _live--;        // its slot is given back once we are off its stack; the spare slot covers the gap
+        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
         if (to.Slot < 0)
         {

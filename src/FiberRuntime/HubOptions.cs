@@ -45,6 +45,21 @@ public sealed record HubOptions
     /// Null (the default): not monitored.</summary>
     public TimeSpan? MaxBlockingTime { get; init; }
 
+    /// <summary>DIAGNOSTICS: record where each greenlet is created (a <see cref="System.Diagnostics.StackTrace"/> with file
+    /// and line per spawn: costly, for debugging), shown by run-info dumps (<see cref="Diagnostics.RunInfo"/>). Defaults to
+    /// on when the environment variable <c>FIBERRUNTIME_SPAWN_SITES</c> is <c>1</c>. Without it a dump names each
+    /// greenlet by its body method, which costs nothing at spawn.</summary>
+    public bool CaptureSpawnSites { get; init; } = EnvironmentFlag("FIBERRUNTIME_SPAWN_SITES");
+
+    /// <summary>DIAGNOSTICS: every greenlet records its own stack each time it suspends (a
+    /// <see cref="System.Diagnostics.StackTrace"/> per switch: costly, for debugging), so run-info dumps
+    /// (<see cref="Diagnostics.RunInfo"/>) can show where each suspended greenlet is — no thread can walk a suspended
+    /// fiber's stack from outside. Defaults to on when the environment variable <c>FIBERRUNTIME_WAIT_STACKS</c> is <c>1</c>.</summary>
+    public bool CaptureWaitStacks { get; init; } = EnvironmentFlag("FIBERRUNTIME_WAIT_STACKS");
+
+    private static bool EnvironmentFlag(string name) =>
+        Environment.GetEnvironmentVariable(name) is { } v && (v.Trim() == "1" || v.Trim().Equals("true", StringComparison.OrdinalIgnoreCase));
+
     /// <summary>TEST ONLY: suspended fibers are not made visible to the GC. The GC stress suite's negative
     /// control sets this and asserts that the process then crashes or detects corruption.</summary>
     internal bool UnsafeDisableGcProtection { get; init; }

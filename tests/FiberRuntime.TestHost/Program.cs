@@ -6,6 +6,7 @@
 // or control flow goes astray (fewer rounds completed than fibers x rounds), which is also CORRUPTION.
 //
 // Usage: FiberRuntime.TestHost smoke | overflow
+//        FiberRuntime.TestHost events | profile [...]   (diagnostics scenarios: see DiagnosticsScenarios.cs)
 //        FiberRuntime.TestHost <stress|exceptions> [--fibers N] [--rounds R] [--gc-every K] [--depth D]
 //                              [--ring] [--scheduled] [--gc-thread] [--unprotected]
 // --scheduled: Fiber.Spawn'ed fibers yielding through the hub loop instead of raw greenlet switches.
@@ -32,6 +33,10 @@ switch (args.FirstOrDefault())
         }
     case "gcpause":
         return GcPause.Run(args);
+    case "events":
+        return DiagnosticsScenarios.Events(args);
+    case "profile":
+        return DiagnosticsScenarios.Profile(args);
     case "overflow":
         // unbounded recursion on a fiber: must hit the slot's guard page and die as a stack overflow.
         // --protection-guards: the guard is a PROT_NONE mapping (the pre-6.13 kernel path), not a guard marker.

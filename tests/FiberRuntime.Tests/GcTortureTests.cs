@@ -109,11 +109,11 @@ internal sealed record HostRun(int ExitCode, string Output, bool TimedOut)
         lock (text) return new HostRun(exited ? p.ExitCode : -1, text.ToString(), !exited);
     }
 
-    private static string DotnetHost() =>
+    internal static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>The host is built beside this test project (same configuration) by its ProjectReference.</summary>
-    private static string HostAssembly()
+    internal static string HostAssembly()
     {
         var here = new DirectoryInfo(AppContext.BaseDirectory);           // tests/FiberRuntime.Tests/bin/<cfg>/<tfm>/
         string tfm = here.Name, configuration = here.Parent!.Name;

@@ -28,6 +28,9 @@ internal sealed class TimerHeap
 
     public HubTimer? Peek() => Count > 0 ? _items[0] : null;
 
+    /// <summary>The scheduled timers, in heap order (for diagnostics).</summary>
+    public ReadOnlySpan<HubTimer> Items => _items.AsSpan(0, Count);
+
     public void Add(HubTimer t, long due)
     {
         if (t.IsScheduled) Remove(t);

@@ -1,0 +1,70 @@
+using System.Diagnostics;
+
+namespace FiberRuntime.Diagnostics;
+
+/// <summary>The EventCounters' values, summed over the live hubs. Called by the counters' timer thread; reads each
+/// hub's fields racily (see Hub.Diagnostics.cs).</summary>
+internal static class HubMetrics
+{
+    public static double Hubs() => Hub.LiveHubs.Count;
+
+    public static double LiveGreenlets()
+    {
+        long n = 0;
+        foreach (Hub hub in Hub.LiveHubs) n += hub.LiveGreenletsRacy;
+        return n;
+    }
+
+    public static double RunQueueLength()
+    {
+        long n = 0;
+        foreach (Hub hub in Hub.LiveHubs) n += hub.ReadyCountRacy;
+        return n;
+    }
+
+    public static double PendingTimers()
+    {
+        long n = 0;
+        foreach (Hub hub in Hub.LiveHubs) n += hub.TimerCountRacy;
+        return n;
+    }
+
+    public static double IoWaiters()
+    {
+        long n = 0;
+        foreach (Hub hub in Hub.LiveHubs) n += hub.IoWaitersRacy;
+        return n;
+    }
+
+    public static double Switches() => Hub.TotalSwitches();
+
+    public static double ReactorWaits() => Hub.TotalReactorWaits();
+
+    private static readonly Lock s_lock = new();
+    private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
+
+    /// <summary>The share of time the hub threads were not asleep in the reactor since the previous call (or since
+    /// they started), in percent of all live hubs' time.</summary>
+    public static double Utilisation()
+    {
+        lock (s_lock)
+        {
+            long now = Stopwatch.GetTimestamp();
+            long wall = 0, idle = 0;
+            IReadOnlyList<Hub> hubs = Hub.LiveHubs;
+            foreach (Hub hub in hubs)
+            {
+                long idleNow = hub.IdleTicksRacy(now);
+                (long at, long idleThen) = s_last.TryGetValue(hub, out var last) ? last : (hub.RegisteredAt, 0);
+                if (now > at)
+                {
+                    wall += now - at;
+                    idle += Math.Clamp(idleNow - idleThen, 0, now - at);
+                }
+                s_last[hub] = (now, idleNow);
+            }
+            foreach (Hub gone in s_last.Keys.Where(h => !hubs.Contains(h)).ToList()) s_last.Remove(gone);
+            return wall == 0 ? 0 : Math.Round(100.0 * (wall - idle) / wall, 1);
+        }
+    }
+}
