@@ -400,7 +400,7 @@ public sealed partial class Hub
         if (Interlocked.Exchange(ref _blockedFlag, 0) == 0) return;
         var report = new Diagnostics.BlockingReport(this, g, TimeSpan.FromSeconds((Now - since) / (double)Stopwatch.Frequency), _blockedTrace);
         _blockedTrace = null;
-        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, FiberRuntimeEventSource.Keywords.Diagnostics))
+        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Warning, System.Diagnostics.Tracing.EventKeywords.None))
             FiberRuntimeEventSource.Log.BlockingReport(Id, g.Id, report.Duration.TotalMilliseconds, report.StackTrace ?? "");
         if (Blocked is { } handler) RunGuarded(static s => { var (h, r) = ((Action<Diagnostics.BlockingReport>, Diagnostics.BlockingReport))s!; h(r); }, (handler, report));
         else Console.Error.WriteLine(report);
@@ -448,7 +448,7 @@ public sealed partial class Hub
 
     internal static void ReportFiberException(Fiber fiber, Exception e)
     {
-        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Error, FiberRuntimeEventSource.Keywords.Diagnostics))
+        if (FiberRuntimeEventSource.Log.IsEnabled(System.Diagnostics.Tracing.EventLevel.Error, System.Diagnostics.Tracing.EventKeywords.None))
             FiberRuntimeEventSource.Log.UnhandledFiberException(fiber.Hub.Id, fiber.Id, e.GetType().FullName ?? e.GetType().Name, e.Message);
         Action<Fiber, Exception>? handler = UnhandledFiberException;
         if (handler is not null)

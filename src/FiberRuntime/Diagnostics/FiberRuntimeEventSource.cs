@@ -10,10 +10,14 @@ namespace FiberRuntime.Diagnostics;
 /// in-process <see cref="EventListener"/>.
 /// </summary>
 /// <remarks>
-/// Keywords: <see cref="Keywords.Lifecycle"/> (1), <see cref="Keywords.Switch"/> (2, Verbose only: one event per
-/// switch), <see cref="Keywords.Scheduler"/> (4, Verbose: one event per hub loop round), <see cref="Keywords.Diagnostics"/>
-/// (8). Enabling the source with the argument <c>RunInfo=1</c> (e.g. <c>--providers FiberRuntime:0x8:4:RunInfo=1</c>)
-/// writes a run-info dump (<c>RunInfoHub</c> and <c>RunInfoFiber</c> events) into the session.
+/// Filtering is by level first: <c>Error</c> unhandled fiber exceptions, <c>Warning</c> blocking reports,
+/// <c>Informational</c> hub start/stop and fiber spawn/exit (and run-info dumps on request). These events have no
+/// keyword, so <c>dotnet-trace collect --providers FiberRuntime</c> (keyword mask 0, Informational) shows them: EventPipe
+/// enables only keyword-less events for a zero mask. The two high-volume streams are Verbose and need their keyword:
+/// <see cref="Keywords.Switch"/> (2, one event per switch) and <see cref="Keywords.Scheduler"/> (4, one event per hub
+/// loop round). Enabling the source with the argument <c>RunInfo=1</c> (e.g.
+/// <c>--providers FiberRuntime::4:RunInfo=1</c>) writes a run-info dump (<c>RunInfoHub</c> and <c>RunInfoFiber</c>
+/// events) into the session.
 /// The hot paths test plain static flags that <see cref="OnEventCommand"/> keeps up to date, so with no session
 /// attached an event point costs one load and a branch, and nothing is allocated.
 /// </remarks>
@@ -30,20 +34,15 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
     internal static bool SwitchEnabled;
     internal static bool LoopEnabled;
 
-    /// <summary>Event keywords.</summary>
+    /// <summary>Event keywords: only the Verbose high-volume events have one (1 and 8 are left unused: they named
+    /// groups of events that are now keyword-less, so old masks still select what they did).</summary>
     public static class Keywords
     {
-        /// <summary>Hub start/stop, fiber spawn/exit.</summary>
-        public const EventKeywords Lifecycle = (EventKeywords)1;
-
         /// <summary>Every greenlet switch (Verbose).</summary>
         public const EventKeywords Switch = (EventKeywords)2;
 
         /// <summary>Every round of a hub loop (Verbose).</summary>
         public const EventKeywords Scheduler = (EventKeywords)4;
-
-        /// <summary>Blocking reports, unhandled fiber exceptions, run-info dumps.</summary>
-        public const EventKeywords Diagnostics = (EventKeywords)8;
     }
 
     internal const int HubStartedId = 1, HubStoppedId = 2, FiberSpawnId = 3, FiberExitId = 4, FiberSwitchId = 5, HubLoopIterationId = 6,
@@ -59,7 +58,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
     /// <inheritdoc />
     protected override void OnEventCommand(EventCommandEventArgs command)
     {
-        LifecycleEnabled = IsEnabled(EventLevel.Informational, Keywords.Lifecycle);
+        LifecycleEnabled = IsEnabled(EventLevel.Informational, EventKeywords.None);
         SwitchEnabled = IsEnabled(EventLevel.Verbose, Keywords.Switch);
         LoopEnabled = IsEnabled(EventLevel.Verbose, Keywords.Scheduler);
         // a session that starts arrives as Enable, or as Update (EventPipe passes its arguments with either)
@@ -99,7 +98,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
 
     // ---- events ---------------------------------------------------------------------------------------------
 
-    [Event(HubStartedId, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "Hub {0} started on thread {1}")]
+    [Event(HubStartedId, Level = EventLevel.Informational, Message = "Hub {0} started on thread {1}")]
     public void HubStarted(int HubId, int ManagedThreadId, int MaxFibers, int StackSize)
     {
         EventData* d = stackalloc EventData[4];
@@ -110,10 +109,10 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         WriteEventCore(HubStartedId, 4, d);
     }
 
-    [Event(HubStoppedId, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "Hub {0} stopped after {1} switches")]
+    [Event(HubStoppedId, Level = EventLevel.Informational, Message = "Hub {0} stopped after {1} switches")]
     public void HubStopped(int HubId, long Switches) => WriteEvent(HubStoppedId, HubId, Switches);
 
-    [Event(FiberSpawnId, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "Hub {0}: {3} {1} ({4}) spawned by {2}")]
+    [Event(FiberSpawnId, Level = EventLevel.Informational, Message = "Hub {0}: {3} {1} ({4}) spawned by {2}")]
     public void FiberSpawn(int HubId, long FiberId, long SpawnerId, string Kind, string Name)
     {
         fixed (char* kind = Kind)
@@ -129,7 +128,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         }
     }
 
-    [Event(FiberExitId, Level = EventLevel.Informational, Keywords = Keywords.Lifecycle, Message = "Hub {0}: fiber {1} ended ({2})")]
+    [Event(FiberExitId, Level = EventLevel.Informational, Message = "Hub {0}: fiber {1} ended ({2})")]
     public void FiberExit(int HubId, long FiberId, FiberOutcome Outcome)
     {
         int outcome = (int)Outcome;
@@ -165,7 +164,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         WriteEventCore(HubLoopIterationId, 7, d);
     }
 
-    [Event(BlockingReportId, Level = EventLevel.Warning, Keywords = Keywords.Diagnostics, Message = "Hub {0}: fiber {1} blocked the hub for {2} ms")]
+    [Event(BlockingReportId, Level = EventLevel.Warning, Message = "Hub {0}: fiber {1} blocked the hub for {2} ms")]
     public void BlockingReport(int HubId, long FiberId, double DurationMs, string StackTrace)
     {
         fixed (char* st = StackTrace)
@@ -179,7 +178,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         }
     }
 
-    [Event(UnhandledFiberExceptionId, Level = EventLevel.Error, Keywords = Keywords.Diagnostics, Message = "Hub {0}: fiber {1} failed with {2}: {3}")]
+    [Event(UnhandledFiberExceptionId, Level = EventLevel.Error, Message = "Hub {0}: fiber {1} failed with {2}: {3}")]
     public void UnhandledFiberException(int HubId, long FiberId, string ExceptionType, string Message)
     {
         fixed (char* type = ExceptionType)
@@ -194,7 +193,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         }
     }
 
-    [Event(RunInfoHubId, Level = EventLevel.Informational, Keywords = Keywords.Diagnostics, Message = "Run info {0}: hub {1}: {7}")]
+    [Event(RunInfoHubId, Level = EventLevel.Informational, Message = "Run info {0}: hub {1}: {7}")]
     public void RunInfoHub(int DumpId, int HubId, int ManagedThreadId, int Greenlets, int Ready, int Timers, int IoWaiters, string Status)
     {
         fixed (char* status = Status)
@@ -212,7 +211,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         }
     }
 
-    [Event(RunInfoFiberId, Level = EventLevel.Informational, Keywords = Keywords.Diagnostics, Message = "Run info {0}: hub {1}: #{2} {3} ({4}) {5} {6}")]
+    [Event(RunInfoFiberId, Level = EventLevel.Informational, Message = "Run info {0}: hub {1}: #{2} {3} ({4}) {5} {6}")]
     public void RunInfoFiber(int DumpId, int HubId, long FiberId, string Name, string Kind, string State, string WaitsOn, string SpawnSite, string StackTrace)
     {
         fixed (char* name = Name)

@@ -250,7 +250,7 @@ public static class RunInfo
             TextWriter w = writer ?? Console.Error;
             w.Write(Format(hubs));
             w.Flush();
-            if (FiberRuntimeEventSource.Log.IsEnabled(EventLevel.Informational, FiberRuntimeEventSource.Keywords.Diagnostics))
+            if (FiberRuntimeEventSource.Log.IsEnabled(EventLevel.Informational, EventKeywords.None))
                 WriteEvents(hubs);
         }
         catch (Exception e)
