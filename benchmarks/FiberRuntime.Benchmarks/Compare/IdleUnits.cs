@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime;
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace FiberRuntime.Benchmarks.Compare;
 
@@ -56,21 +57,22 @@ internal sealed class IdleResult
     public int PageSize { get; set; } = Environment.SystemPageSize;
     public int FramesAtWait { get; set; }
 
-    public bool Ok => Error is null;
+    [JsonIgnore] public bool Ok => Error is null;
 
-    public double RssKiBPerUnit => (RssAfter - RssBefore) / (double)Count;
-    public double AnonKiBPerUnit => (AnonAfter - AnonBefore) / (double)Count;
-    public double PteBytesPerUnit => (PteAfter - PteBefore) * 1024.0 / Count;
-    public double ManagedBytesPerUnit => (ManagedAfter - ManagedBefore) / (double)Count;
-    public double GcCommittedBytesPerUnit => (GcCommittedAfter - GcCommittedBefore) / (double)Count;
-    public double StackKiBPerUnit => StackPagesTotal * (double)PageSize / 1024 / Count;
-    public double? VmaBytesPerUnit => VmaBefore is { } b && VmaAfter is { } a && VmaSize is { } s ? (a - b) * (double)s / Count : null;
-    public double CreateMicrosPerUnit => CreateSeconds * 1e6 / Count;
-    public double CreateGcMicrosPerUnit => CreateGcPauseSeconds * 1e6 / Count;
-    public double WakeMicrosPerUnit => WakeSeconds * 1e6 / Count;
-    public double Gen0Ms => Median(Gen0PausesMs);
-    public double FullMs => Median(FullPausesMs);
-    public double FullCompactingMs => Median(FullCompactingPausesMs);
+    // derived, for the tables (not serialized: a median of nothing is NaN)
+    [JsonIgnore] public double RssKiBPerUnit => (RssAfter - RssBefore) / (double)Count;
+    [JsonIgnore] public double AnonKiBPerUnit => (AnonAfter - AnonBefore) / (double)Count;
+    [JsonIgnore] public double PteBytesPerUnit => (PteAfter - PteBefore) * 1024.0 / Count;
+    [JsonIgnore] public double ManagedBytesPerUnit => (ManagedAfter - ManagedBefore) / (double)Count;
+    [JsonIgnore] public double GcCommittedBytesPerUnit => (GcCommittedAfter - GcCommittedBefore) / (double)Count;
+    [JsonIgnore] public double StackKiBPerUnit => StackPagesTotal * (double)PageSize / 1024 / Count;
+    [JsonIgnore] public double? VmaBytesPerUnit => VmaBefore is { } b && VmaAfter is { } a && VmaSize is { } s ? (a - b) * (double)s / Count : null;
+    [JsonIgnore] public double CreateMicrosPerUnit => CreateSeconds * 1e6 / Count;
+    [JsonIgnore] public double CreateGcMicrosPerUnit => CreateGcPauseSeconds * 1e6 / Count;
+    [JsonIgnore] public double WakeMicrosPerUnit => WakeSeconds * 1e6 / Count;
+    [JsonIgnore] public double Gen0Ms => Median(Gen0PausesMs);
+    [JsonIgnore] public double FullMs => Median(FullPausesMs);
+    [JsonIgnore] public double FullCompactingMs => Median(FullCompactingPausesMs);
 
     public static double Median(double[] xs)
     {
@@ -80,12 +82,14 @@ internal sealed class IdleResult
         return s[s.Length / 2];
     }
 
-    public string ToJson() => JsonSerializer.Serialize(this);
+    private static readonly JsonSerializerOptions s_json = new() { NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    public string ToJson() => JsonSerializer.Serialize(this, s_json);
 
     public static IdleResult? FromOutput(string stdout)
     {
         foreach (string line in stdout.Split('\n'))
-            if (line.StartsWith(Marker, StringComparison.Ordinal)) return JsonSerializer.Deserialize<IdleResult>(line[Marker.Length..]);
+            if (line.StartsWith(Marker, StringComparison.Ordinal)) return JsonSerializer.Deserialize<IdleResult>(line[Marker.Length..], s_json);
         return null;
     }
 }
