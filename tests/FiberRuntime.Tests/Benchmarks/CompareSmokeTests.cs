@@ -44,7 +44,7 @@ public sealed class CompareSmokeTests(ITestOutputHelper output)
     }
 
     private static bool IsNumber(string cell) =>
-        double.TryParse(cell, NumberStyles.Number, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v >= 0;
+        double.TryParse(cell, NumberStyles.Float | NumberStyles.AllowThousands, CultureInfo.InvariantCulture, out double v) && double.IsFinite(v) && v >= 0;
 
     private static bool IsRatio(string cell) => cell.EndsWith('×') && IsNumber(cell[..^1]);
 
