@@ -10,7 +10,8 @@ namespace FiberRuntime.Benchmarks.Compare;
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item>Micro rows: <see cref="TimingRunner"/> (calibrated runs of ~0.25 s, median of 5).</item>
+/// <item>Micro rows: <see cref="TimingRunner"/> (calibrated runs of ~0.25 s, the three models' runs interleaved,
+/// median of 5 each).</item>
 /// <item>Echo: the <c>echo</c> command's machinery, one row at 1000 connections, 3 s per server.</item>
 /// <item>Idle units: a child process per model (the hidden <c>idle</c> subcommand) so that RSS is its own:
 /// 100 000 fibers (fewer when <c>vm.max_map_count</c> cannot hold them, said in the row), 100 000 async methods,
@@ -51,25 +52,28 @@ internal static class CompareCommand
         bool failed = false;
         var rows = new List<Row>();
 
-        Cell Time(string row, string model, string unit, Func<long, double> workload, double scale = 1)
+        Row Micro(string name, string unit, Func<long, double> fiber, Func<long, double> task, Func<long, double> thread)
         {
-            try
+            string[] models = ["fiber", "Task", "thread"];
+            var results = runner.MeasureSideBySide([fiber, task, thread]);
+            var cells = new Cell[3];
+            for (int i = 0; i < 3; i++)
             {
-                Timing t = runner.Measure(workload);
-                steps.Report(row, model, $"{Format.Number(t.NsPerOp * scale)} {unit} (median of {t.Runs} × {t.OpsPerRun:N0} ops, range " +
-                                         $"{Format.Number(t.MinNs * scale)}–{Format.Number(t.MaxNs * scale)}, {t.Wall.TotalSeconds:F1} s)");
-                return Cell.Of(t.NsPerOp * scale);
+                if (results[i] is { Timing: { } t })
+                {
+                    steps.Report(name, models[i], $"{Format.Number(t.NsPerOp)} {unit} (median of {t.Runs} × {t.OpsPerRun:N0} ops, range " +
+                                                  $"{Format.Number(t.MinNs)}–{Format.Number(t.MaxNs)}, {t.Wall.TotalSeconds:F1} s)");
+                    cells[i] = Cell.Of(t.NsPerOp);
+                }
+                else
+                {
+                    failed = true;
+                    steps.Report(name, models[i], $"FAILED: {results[i].Error}");
+                    cells[i] = Cell.Missing($"failed: {results[i].Error!.GetType().Name}");
+                }
             }
-            catch (Exception e)
-            {
-                failed = true;
-                steps.Report(row, model, $"FAILED: {e}");
-                return Cell.Missing($"failed: {e.GetType().Name}");
-            }
+            return new Row(name, unit, false, cells[0], cells[1], cells[2]);
         }
-
-        Row Micro(string name, string unit, Func<long, double> fiber, Func<long, double> task, Func<long, double> thread) =>
-            new(name, unit, false, Time(name, "fiber", unit, fiber), Time(name, "Task", unit, task), Time(name, "thread", unit, thread));
 
         using (var hub = new BenchmarkHub())
         {
@@ -164,7 +168,8 @@ internal static class CompareCommand
     private static string Legend(int units, int asyncUnits, int threads, string echoSeconds, TimingRunner runner) => $"""
         Ratios: the other model's cost ÷ the fiber's (time per operation, memory per unit, pause) — for throughput,
         fiber ÷ other. Above 1× fibers win; below 1× they lose. Micro rows: median of {runner.Runs} runs of ~{runner.PerRunSeconds} s each,
-        after a calibration that is also the warm-up; fiber rows run on one hub thread, Task rows on the thread pool.
+        after a calibration that is also the warm-up, the three models' runs interleaved; fiber rows run on one hub
+        thread, Task rows on the thread pool.
         - switch ping-pong: fiber = two greenlets Switch()ing to each other; Task = two async methods handing off
           through a reusable IValueTaskSource whose continuation runs inline (no allocation, no pool hop: the cheapest
           Task hand-off); thread = two threads, AutoResetEvent each way.

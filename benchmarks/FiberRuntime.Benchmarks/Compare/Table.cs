@@ -48,7 +48,7 @@ internal static class Format
          : r >= 10 ? r.ToString("F0", CultureInfo.InvariantCulture)
          : r >= 0.995 ? r.ToString("F1", CultureInfo.InvariantCulture)
          : r >= 0.1 ? r.ToString("F2", CultureInfo.InvariantCulture)
-         : r.ToString("G2", CultureInfo.InvariantCulture)) + "×";      // two significant digits: 0.062×, 0.00019×
+         : r.ToString("F" + Math.Min(15, 1 - (int)Math.Floor(Math.Log10(r))), CultureInfo.InvariantCulture)) + "×";   // two significant digits: 0.062×, 0.00019×
 
     /// <summary>A markdown table with the columns right-aligned except the first <paramref name="leftColumns"/>.</summary>
     public static string Markdown(string[] header, IEnumerable<string[]> rows, int leftColumns = 1)
