@@ -56,6 +56,7 @@ internal sealed class IdleResult
     public long StackPagesMax { get; set; }
     public int PageSize { get; set; } = Environment.SystemPageSize;
     public int FramesAtWait { get; set; }
+    public int StackSize { get; set; }                 // bytes reserved per fiber stack (HubOptions.StackSize)
 
     [JsonIgnore] public bool Ok => Error is null;
 
@@ -96,7 +97,7 @@ internal sealed class IdleResult
 
 /// <summary>
 /// The hidden <c>idle</c> subcommand (a child process, so that its memory readings see nothing else):
-/// <c>idle --model fiber|async|threads --count N [--gc-reps R] [--compacting-reps R]</c>. Creates N idle units that each hold the same
+/// <c>idle --model fiber|async|threads --count N [--gc-reps R] [--compacting-reps R] [--stack-kib K]</c>. Creates N idle units that each hold the same
 /// small object graph and wait for one signal — fibers parked on one <see cref="FiberEvent"/> (one hub), async methods
 /// awaiting one <see cref="TaskCompletionSource"/>, OS threads (64 KiB stacks) blocked on one
 /// <see cref="ManualResetEventSlim"/> — then measures RSS, managed heap and GC pauses with all of them parked, wakes
@@ -108,6 +109,7 @@ internal static class IdleUnits
 
     private static object? s_sink;
     private static int s_compactingReps;
+    private static int s_stackSize = HubOptions.DefaultStackSize;
 
     public static int Run(string[] args)
     {
@@ -115,6 +117,7 @@ internal static class IdleUnits
         int count = int.Parse(Arg(args, "--count", "100000"), CultureInfo.InvariantCulture);
         int reps = int.Parse(Arg(args, "--gc-reps", "5"), CultureInfo.InvariantCulture);
         s_compactingReps = int.Parse(Arg(args, "--compacting-reps", reps.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        s_stackSize = int.Parse(Arg(args, "--stack-kib", (HubOptions.DefaultStackSize / 1024).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture) * 1024;
         IdleResult r = model switch
         {
             "fiber" => Fibers(count, reps),
@@ -237,7 +240,7 @@ internal static class IdleUnits
 
     private static IdleResult Fibers(int count, int reps)
     {
-        var r = new IdleResult { Model = "fiber", Count = count };
+        var r = new IdleResult { Model = "fiber", Count = count, StackSize = s_stackSize };
         long max = Proc.MaxMapCount();
         long need = Proc.MapsNeededForFibers(count, Proc.MapCount());
         if (max >= 0 && max < need)
@@ -308,7 +311,7 @@ internal static class IdleUnits
                 if (c.Woken != count || failed != 0) r.Error = $"only {c.Woken} of {count} woke and completed ({failed} failed)";
             }
             else if (c.Woken != count || failed != 0) throw new InvalidOperationException($"warm-up: {c.Woken} of {count} woke");
-        }, new HubOptions { MaxFibers = count + 64 });
+        }, new HubOptions { MaxFibers = count + 64, StackSize = s_stackSize });
     }
 
     // ---- async methods ------------------------------------------------------------------------------------------

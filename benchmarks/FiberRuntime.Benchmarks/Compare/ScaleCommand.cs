@@ -4,7 +4,7 @@ using System.Globalization;
 namespace FiberRuntime.Benchmarks.Compare;
 
 /// <summary>
-/// <c>scale [--counts 10000,100000,1000000] [--gc-reps R] [--thread-cap N]</c>: for each count, that many idle fibers,
+/// <c>scale [--counts 10000,100000,1000000] [--gc-reps R] [--thread-cap N] [--stack-kib K]</c>: for each count, that many idle fibers,
 /// pending async methods and (up to the cap) OS threads, each model in a child process of its own (the hidden
 /// <c>idle</c> subcommand): RSS per unit, creation and wake-up time per unit, a check that every unit woke and
 /// completed, and GC pauses (gen0 and full) while they all wait; then where a fiber's memory goes.
@@ -17,6 +17,7 @@ internal static class ScaleCommand
             .Select(s => int.Parse(s.Replace("_", "", StringComparison.Ordinal), CultureInfo.InvariantCulture)).ToArray();
         int reps = int.Parse(Arg(args, "--gc-reps", "5"), CultureInfo.InvariantCulture);
         int threadCap = int.Parse(Arg(args, "--thread-cap", "10000"), CultureInfo.InvariantCulture);
+        int stackKiB = int.Parse(Arg(args, "--stack-kib", (HubOptions.DefaultStackSize / 1024).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
         var wall = Stopwatch.StartNew();
         var results = new List<(int Count, IdleResult Fiber, IdleResult Async, IdleResult Threads)>();
         bool failed = false;
@@ -25,7 +26,7 @@ internal static class ScaleCommand
             IdleResult Measure(string model)
             {
                 Console.Error.WriteLine($"[{wall.Elapsed.TotalSeconds,5:F0}s] scale: {n:N0} {model} ...");
-                IdleResult r = SelfProcess.Idle(model, n, reps, reps);
+                IdleResult r = SelfProcess.Idle(model, n, reps, reps, model == "fiber" ? stackKiB : null);
                 failed |= !r.Ok && !r.Error!.StartsWith("needs", StringComparison.Ordinal);
                 Console.Error.WriteLine($"[{wall.Elapsed.TotalSeconds,5:F0}s] scale: {n:N0} {model}: " + (r.Ok
                     ? $"{Format.Number(r.RssKiBPerUnit)} KiB/unit, create {Format.Number(r.CreateMicrosPerUnit)} µs/unit, gen0 {Format.Number(r.Gen0Ms)} ms, full {Format.Number(r.FullMs)} ms, {r.Woken:N0} woke"
@@ -43,7 +44,7 @@ internal static class ScaleCommand
             results.Add((n, f, a, t));
         }
 
-        Console.WriteLine($"Idle units at scale, one child process per cell: {Format.Machine()}");
+        Console.WriteLine($"Idle units at scale, one child process per cell, fiber stacks of {stackKiB} KiB reserved: {Format.Machine()}");
         Console.WriteLine();
         Console.Write(Format.Markdown(
             ["units", "model", "RSS KiB/unit", "GC heap B/unit", "create µs/unit (GC pauses in it)", "wake µs/unit", "woke", "gen0 GC ms", "full GC ms", "full compacting GC ms"],
@@ -89,7 +90,7 @@ internal static class ScaleCommand
         Console.WriteLine();
         Console.WriteLine("""
             Every unit holds the same list of 3 small objects and waits: fibers parked on one FiberEvent (one hub, MaxFibers =
-            count + 64, 256 KiB stack reserved each), async methods awaiting one TaskCompletionSource, threads (64 KiB stacks)
+            count + 64, HubOptions.StackSize reserved each: see the header), async methods awaiting one TaskCompletionSource, threads (64 KiB stacks)
             blocked on one ManualResetEventSlim. RSS: growth of VmRSS across the creation, each reading after a full GC.
             Stack resident: mincore of every parked fiber's stack. GC heap: growth of the GC's committed bytes; live managed:
             of GC.GetTotalMemory. Rest: RSS not explained by the two (native per-slot bookkeeping, allocator, runtime).

@@ -7,10 +7,15 @@ internal static class SelfProcess
 {
     /// <summary>Runs the hidden <c>idle</c> subcommand in a child and returns what it measured; its progress goes to
     /// this process's standard error.</summary>
-    public static IdleResult Idle(string model, int count, int gcReps, int compactingReps)
+    public static IdleResult Idle(string model, int count, int gcReps, int compactingReps, int? stackKiB = null)
     {
         ProcessStartInfo psi = StartInfo("idle", "--model", model, "--count", count.ToString(), "--gc-reps", gcReps.ToString(),
                                          "--compacting-reps", compactingReps.ToString());
+        if (stackKiB is { } kib)
+        {
+            psi.ArgumentList.Add("--stack-kib");
+            psi.ArgumentList.Add(kib.ToString());
+        }
         psi.RedirectStandardOutput = true;
         using Process p = Process.Start(psi)!;
         string stdout = p.StandardOutput.ReadToEnd();
