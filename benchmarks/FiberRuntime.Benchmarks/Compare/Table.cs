@@ -43,12 +43,20 @@ internal static class Format
         return s;
     }
 
-    public static string Ratio(double r) =>
-        (r >= 100 ? r.ToString("N0", CultureInfo.InvariantCulture)
-         : r >= 10 ? r.ToString("F0", CultureInfo.InvariantCulture)
-         : r >= 0.995 ? r.ToString("F1", CultureInfo.InvariantCulture)
-         : r >= 0.1 ? r.ToString("F2", CultureInfo.InvariantCulture)
-         : r.ToString("F" + Math.Min(15, 1 - (int)Math.Floor(Math.Log10(r))), CultureInfo.InvariantCulture)) + "×";   // two significant digits: 0.062×, 0.00019×
+    public static string Ratio(double r)
+    {
+        if (r < 0.1)
+        {
+            // two significant digits, no exponent: 0.062×, 0.00019× (0.0998 rounds to 0.10×)
+            int decimals = Math.Min(15, 1 - (int)Math.Floor(Math.Log10(r)));
+            r = Math.Round(r, decimals);
+            if (r < 0.1) return r.ToString("F" + decimals, CultureInfo.InvariantCulture) + "×";
+        }
+        return (r >= 100 ? r.ToString("N0", CultureInfo.InvariantCulture)
+                : r >= 10 ? r.ToString("F0", CultureInfo.InvariantCulture)
+                : r >= 0.995 ? r.ToString("F1", CultureInfo.InvariantCulture)
+                : r.ToString("F2", CultureInfo.InvariantCulture)) + "×";
+    }
 
     /// <summary>A markdown table with the columns right-aligned except the first <paramref name="leftColumns"/>.</summary>
     public static string Markdown(string[] header, IEnumerable<string[]> rows, int leftColumns = 1)
