@@ -41,7 +41,7 @@ internal static class CompareCommand
         bool smoke = args.Contains("--smoke");
         TimingRunner runner = smoke ? TimingRunner.Smoke : TimingRunner.Default;
         int echoConnections = smoke ? 50 : 1000;
-        string echoSeconds = smoke ? "0.5" : "3";
+        string echoSeconds = smoke ? "1" : "3";
         int gcReps = smoke ? 3 : 5;
         int units = smoke ? 2000 : FiberCountThatFits(IdleUnits);
         int asyncUnits = smoke ? 2000 : IdleUnits;
