@@ -156,11 +156,11 @@ internal static class CompareCommand
     private static string Count(int n) => n % 1000 == 0 && n >= 10_000 ? $"{n / 1000}k" : n.ToString("N0", CultureInfo.InvariantCulture);
 
     /// <summary>The largest multiple of 1000, at most <paramref name="wanted"/>, whose fibers fit under
-    /// vm.max_map_count (two mappings per live fiber stack).</summary>
+    /// vm.max_map_count (two mappings per live fiber stack on kernels without guard markers).</summary>
     private static int FiberCountThatFits(int wanted)
     {
         long max = Proc.MaxMapCount();
-        if (max < 0) return wanted;
+        if (max < 0 || Proc.FiberStacksShareOneMapping) return wanted;
         long fits = (max - Proc.MapCount() - 4096) / 2 / 1000 * 1000;
         return (int)Math.Clamp(fits, 1000, wanted);
     }

@@ -247,7 +247,7 @@ internal static class IdleUnits
         {
             r.Error = $"needs vm.max_map_count ≥ {need:N0} (is {max:N0})";
             Console.Error.WriteLine(
-                $"idle fiber x{count:N0}: each live fiber stack is two memory mappings (guard page + stack), so {count:N0} fibers need " +
+                $"idle fiber x{count:N0}: without kernel guard markers (Linux 6.13+) each live fiber stack is two memory mappings (guard page + stack), so {count:N0} fibers need " +
                 $"vm.max_map_count ≥ {need}, and it is {max}. Raise it (as root) with:  sysctl -w vm.max_map_count={need}");
             return r;
         }

@@ -34,9 +34,17 @@ internal static class Proc
     /// <summary>How many memory mappings this process has now.</summary>
     public static int MapCount() => File.ReadLines("/proc/self/maps").Count();
 
-    /// <summary>Mappings a process needs for <paramref name="fibers"/> live fibers: two each (guard page + stack),
-    /// plus what the runtime already has, plus slack for the runtime's own growth.</summary>
-    public static long MapsNeededForFibers(long fibers, int current) => 2 * fibers + current + 4096;
+    /// <summary>Whether fiber stacks share one mapping (kernel guard markers, Linux 6.13+): asked of a real hub once.</summary>
+    public static bool FiberStacksShareOneMapping => s_shareOneMapping.Value;
+
+    private static readonly Lazy<bool> s_shareOneMapping =
+        new(() => Hub.Run(() => Hub.Current!.GetStats().GuardMarkers != 0, new HubOptions { MaxFibers = 16 }));
+
+    /// <summary>Mappings a process needs for <paramref name="fibers"/> live fibers: none each where the stacks share
+    /// one mapping, else two each (guard page + stack); plus what the runtime already has, plus slack for the
+    /// runtime's own growth.</summary>
+    public static long MapsNeededForFibers(long fibers, int current) =>
+        (FiberStacksShareOneMapping ? 0 : 2 * fibers) + current + 4096;
 
     /// <summary>Active objects of a kernel slab cache (e.g. <c>vm_area_struct</c>) and the object size, or null when
     /// <c>/proc/slabinfo</c> is not readable. System-wide: other processes move it too.</summary>

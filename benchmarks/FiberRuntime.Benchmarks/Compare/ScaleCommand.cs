@@ -94,7 +94,7 @@ internal static class ScaleCommand
             blocked on one ManualResetEventSlim. RSS: growth of VmRSS across the creation, each reading after a full GC.
             Stack resident: mincore of every parked fiber's stack. GC heap: growth of the GC's committed bytes; live managed:
             of GC.GetTotalMemory. Rest: RSS not explained by the two (native per-slot bookkeeping, allocator, runtime).
-            Page tables: growth of VmPTE. VMAs: growth of the kernel's vm_area_struct slab (two mappings per fiber stack),
+            Page tables: growth of VmPTE. VMAs: growth of the kernel's vm_area_struct slab (two mappings per fiber stack without guard markers),
             system-wide, so other processes add noise. Frames: managed frames from the fiber's entry to FiberEvent.Wait (the
             GC walks them, plus ~6 inside Wait down to the switch, for every parked fiber at every GC).
             """);
