@@ -78,12 +78,7 @@ internal sealed record HostRun(int ExitCode, string Output, bool TimedOut)
 {
     public static HostRun Start(string arguments, string[] environment, TimeSpan timeout)
     {
-        var psi = new ProcessStartInfo(DotnetHost(), $"\"{HostAssembly()}\" {arguments}")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(ProcessRun.DotnetHost(), $"\"{HostAssembly()}\" {arguments}");
         // a clean GC / JIT configuration: only what this run asks for
         foreach (string key in psi.Environment.Keys.Where(k => k.StartsWith("DOTNET_gc", StringComparison.OrdinalIgnoreCase) ||
                                                                k.StartsWith("DOTNET_GC", StringComparison.Ordinal) ||
@@ -96,21 +91,9 @@ internal sealed record HostRun(int ExitCode, string Output, bool TimedOut)
             int eq = kv.IndexOf('=');
             psi.Environment[kv[..eq]] = kv[(eq + 1)..];
         }
-        var text = new StringBuilder();
-        using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (text) text.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (text) text.AppendLine(e.Data); };
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        bool exited = p.WaitForExit(timeout);
-        if (!exited) p.Kill(entireProcessTree: true);
-        p.WaitForExit();
-        lock (text) return new HostRun(exited ? p.ExitCode : -1, text.ToString(), !exited);
+        ProcessRun run = ProcessRun.Run(psi, timeout);
+        return new HostRun(run.ExitCode, run.Output, run.TimedOut);
     }
-
-    internal static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
     /// <summary>The host is built beside this test project (same configuration) by its ProjectReference.</summary>
     internal static string HostAssembly()

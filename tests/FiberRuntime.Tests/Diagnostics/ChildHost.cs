@@ -15,7 +15,7 @@ internal sealed class ChildHost : IDisposable
 
     public ChildHost(string arguments, params string[] environment)
     {
-        var psi = new ProcessStartInfo(HostRun.DotnetHost(), $"\"{HostRun.HostAssembly()}\" {arguments}")
+        var psi = new ProcessStartInfo(ProcessRun.DotnetHost(), $"\"{HostRun.HostAssembly()}\" {arguments}")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,

@@ -21,7 +21,7 @@ public sealed partial class EchoSamplesTests(ITestOutputHelper output)
         string serverDll = samples.SampleDll("EchoServer");
         string clientDll = samples.SampleDll("EchoClient");
 
-        var psi = new ProcessStartInfo(SamplesTests.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo(ProcessRun.DotnetHost()) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         psi.ArgumentList.Add(serverDll);
         psi.ArgumentList.Add("--port");
         psi.ArgumentList.Add("0");

@@ -144,7 +144,7 @@ public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputH
         File.Delete(trapLog);
 
         var watch = Stopwatch.StartNew();
-        ProcessRun build = ProcessRun.Start(SamplesTests.DotnetHost(),
+        ProcessRun build = ProcessRun.Start(ProcessRun.DotnetHost(),
             ["build", consumer, "-c", "Release", "-p:FiberRuntimeVersion=" + packed.Version, "--disable-build-servers", "-warnaserror", "--nologo"],
             consumer, env, TimeSpan.FromMinutes(5));
         output.WriteLine($"consumer build ({watch.Elapsed.TotalSeconds:F1} s):\n{build.Output}");
@@ -164,7 +164,7 @@ public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputH
             Assert.Equal(ReadBytes(zip, NativeEntry), File.ReadAllBytes(nativeInBin));
 
         string app = Path.Combine(bin, "PackageConsumer.dll");
-        ProcessRun run = ProcessRun.Start(SamplesTests.DotnetHost(), [app], consumer, env, TimeSpan.FromMinutes(1));
+        ProcessRun run = ProcessRun.Start(ProcessRun.DotnetHost(), [app], consumer, env, TimeSpan.FromMinutes(1));
         output.WriteLine(run.Output);
         Assert.Equal(0, run.ExitCode);
         Assert.Equal(
@@ -179,7 +179,7 @@ public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputH
 
         // without its native library the application gets the runtime gate's refusal, never a DllNotFoundException
         File.Delete(nativeInBin);
-        ProcessRun refused = ProcessRun.Start(SamplesTests.DotnetHost(), [app], consumer, env, TimeSpan.FromMinutes(1));
+        ProcessRun refused = ProcessRun.Start(ProcessRun.DotnetHost(), [app], consumer, env, TimeSpan.FromMinutes(1));
         output.WriteLine(refused.Output);
         Assert.NotEqual(0, refused.ExitCode);
         Assert.Contains("System.PlatformNotSupportedException: The native library libfiberrt for linux-x64 could not be loaded", refused.Output, StringComparison.Ordinal);
@@ -222,7 +222,7 @@ public sealed partial class PackedFiberRuntime : IDisposable
         VersionPrefixInProject = VersionPrefixElement().Match(File.ReadAllText(project)).Groups[1].Value;
 
         var watch = Stopwatch.StartNew();
-        ProcessRun pack = ProcessRun.Start(SamplesTests.DotnetHost(),
+        ProcessRun pack = ProcessRun.Start(ProcessRun.DotnetHost(),
         [
             "pack", project, "-c", "Release", "-o", feed, "--disable-build-servers", "-warnaserror", "--nologo",
             $"-p:BaseOutputPath={Root}/bin/", $"-p:BaseIntermediateOutputPath={Root}/obj/", $"-p:FiberRtNativeBuildDir={Root}/native/",
@@ -271,59 +271,5 @@ public sealed partial class PackedFiberRuntime : IDisposable
             if (File.Exists(Path.Combine(dir.FullName, "src", "FiberRuntime", "FiberRuntime.csproj"))) return dir.FullName;
         }
         throw new InvalidOperationException($"no repository above {AppContext.BaseDirectory}");
-    }
-}
-
-/// <summary>A finished child process: exit code, standard output lines, and both streams as one text.</summary>
-internal sealed record ProcessRun(int ExitCode, string[] StdoutLines, string Output)
-{
-    /// <summary>Runs <paramref name="file"/> to completion (killed after <paramref name="timeout"/>), with the current
-    /// environment plus <paramref name="environment"/>, without MSBuild node reuse or a crash dump.</summary>
-    public static ProcessRun Start(string file, string[] arguments, string workingDirectory, IDictionary<string, string?> environment, TimeSpan timeout)
-    {
-        var psi = new ProcessStartInfo(file)
-        {
-            WorkingDirectory = workingDirectory,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (string a in arguments) psi.ArgumentList.Add(a);
-        psi.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        psi.Environment["DOTNET_NOLOGO"] = "1";
-        psi.Environment["MSBUILDDISABLENODEREUSE"] = "1";
-        psi.Environment["DOTNET_CLI_USE_MSBUILD_SERVER"] = "0";
-        psi.Environment["DOTNET_DbgEnableMiniDump"] = "0";
-        psi.Environment["DOTNET_EnableCrashReport"] = "0";
-        foreach ((string key, string? value) in environment) psi.Environment[key] = value;
-
-        var stdout = new List<string>();
-        var all = new StringBuilder();
-        using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (all)
-            {
-                stdout.Add(e.Data);
-                all.AppendLine(e.Data);
-            }
-        };
-        p.ErrorDataReceived += (_, e) =>
-        {
-            if (e.Data is null) return;
-            lock (all) all.AppendLine(e.Data);
-        };
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            lock (all) throw new TimeoutException($"{file} {string.Join(' ', arguments)} did not finish within {timeout}:\n{all}");
-        }
-        p.WaitForExit();                                // the output is read to its end
-        lock (all) return new ProcessRun(p.ExitCode, [.. stdout], all.ToString());
     }
 }

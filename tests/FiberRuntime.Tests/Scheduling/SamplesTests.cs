@@ -139,35 +139,11 @@ public class SamplesTests(ITestOutputHelper output)
     /// and fails the run only through the exit code).</summary>
     internal (int ExitCode, string Output) Run(string[] arguments, TimeSpan timeout)
     {
-        var psi = new ProcessStartInfo(DotnetHost())
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
+        var psi = new ProcessStartInfo(ProcessRun.DotnetHost());
         foreach (string a in arguments) psi.ArgumentList.Add(a);
-        var stdout = new StringBuilder();
-        var stderr = new StringBuilder();
-        using var p = new Process { StartInfo = psi };
-        p.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (stdout) stdout.AppendLine(e.Data); };
-        p.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (stderr) stderr.AppendLine(e.Data); };
-        p.Start();
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            p.WaitForExit();
-            Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish within {timeout}");
-        }
-        p.WaitForExit();
-        lock (stderr)
-        {
-            if (stderr.Length > 0) output.WriteLine("stderr:\n" + stderr);
-        }
-        lock (stdout) return (p.ExitCode, stdout.ToString());
+        ProcessRun run = ProcessRun.Run(psi, timeout);
+        if (run.TimedOut) Assert.Fail($"dotnet {string.Join(' ', arguments)} did not finish within {timeout}");
+        if (run.Stderr.Length > 0) output.WriteLine("stderr:\n" + run.Stderr);
+        return (run.ExitCode, run.Stdout);
     }
-
-    internal static string DotnetHost() =>
-        Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 }
