@@ -162,9 +162,15 @@ public sealed unsafe partial class Hub
     private static void IdentityEntry(nint native, nint user)
     {
         // Parks in a P/Invoke until the hub is destroyed; meanwhile the GC walks the suspended greenlets
-        // through this thread's Frame list. This method's own frame holds no references.
+        // through this thread's Frame list. The name tells profilers what the stacks seen on this thread are
+        // (suspended fibers, not running code); nothing of it stays on this frame once the call below starts.
+        NameIdentityThread(user);
         NativeMethods.fr_identity_park(native, ThreadFields.NativeThread(Thread.CurrentThread));
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void NameIdentityThread(nint user) =>
+        Thread.CurrentThread.Name = $"FiberRuntime parked fibers (hub {((Hub)GCHandle.FromIntPtr(user).Target!).Id})";
 
     [UnmanagedCallersOnly]
     private static void FiberEntry(nint native, nint user, uint id)
