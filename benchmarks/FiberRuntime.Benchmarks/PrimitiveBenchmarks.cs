@@ -276,11 +276,7 @@ public class QueuePrimitiveBenchmarks
     public void ChannelReadAsync()
     {
         Channel<int> channel = NewChannel();
-        Task writer = Task.Run(async () =>
-        {
-            for (int i = 0; i < Items; i++) await channel.Writer.WriteAsync(i).ConfigureAwait(false);
-            channel.Writer.Complete();
-        });
+        Task writer = ChannelWriting.Start(channel, Items);
         Task<long> reader = Task.Run(async () =>
         {
             long sum = 0;
@@ -295,11 +291,7 @@ public class QueuePrimitiveBenchmarks
     public void ChannelWaitToRead()
     {
         Channel<int> channel = NewChannel();
-        Task writer = Task.Run(async () =>
-        {
-            for (int i = 0; i < Items; i++) await channel.Writer.WriteAsync(i).ConfigureAwait(false);
-            channel.Writer.Complete();
-        });
+        Task writer = ChannelWriting.Start(channel, Items);
         Task<long> reader = Task.Run(async () =>
         {
             long sum = 0;

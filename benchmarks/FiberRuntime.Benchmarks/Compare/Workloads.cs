@@ -209,11 +209,7 @@ internal static class TaskWorkloads
     {
         Channel<int> channel = Channel.CreateBounded<int>(new BoundedChannelOptions(64) { SingleReader = true, SingleWriter = true });
         long start = Stopwatch.GetTimestamp();
-        Task writer = Task.Run(async () =>
-        {
-            for (long i = 0; i < n; i++) await channel.Writer.WriteAsync((int)i).ConfigureAwait(false);
-            channel.Writer.Complete();
-        });
+        Task writer = ChannelWriting.Start(channel, n);
         Task<long> reader = Task.Run(async () =>
         {
             long sum = 0;

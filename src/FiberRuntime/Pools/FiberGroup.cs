@@ -288,13 +288,8 @@ public class FiberGroup : IEnumerable<Fiber>
     /// asks for the next result; this bound is strict.)</param>
     /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSize"/> is negative.</exception>
-    public IEnumerable<TResult> Imap<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0)
-    {
-        ArgumentNullException.ThrowIfNull(items);
-        ArgumentNullException.ThrowIfNull(func);
-        ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
-        return new MapEnumerable<TIn, TResult>(this, items, func, maxSize, ordered: true);
-    }
+    public IEnumerable<TResult> Imap<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0) =>
+        MapLazily(items, func, maxSize, ordered: true);
 
     /// <summary><see cref="Imap{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/> with gevent's argument order.</summary>
     public IEnumerable<TResult> Imap<TIn, TResult>(Func<TIn, TResult> func, IEnumerable<TIn> items, int maxSize = 0) => Imap(items, func, maxSize);
@@ -306,12 +301,15 @@ public class FiberGroup : IEnumerable<Fiber>
     /// <param name="maxSize">At most this many calls in flight (running or finished and not yet yielded); 0 means no bound.</param>
     /// <exception cref="ArgumentNullException"><paramref name="items"/> or <paramref name="func"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxSize"/> is negative.</exception>
-    public IEnumerable<TResult> ImapUnordered<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0)
+    public IEnumerable<TResult> ImapUnordered<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize = 0) =>
+        MapLazily(items, func, maxSize, ordered: false);
+
+    private MapEnumerable<TIn, TResult> MapLazily<TIn, TResult>(IEnumerable<TIn> items, Func<TIn, TResult> func, int maxSize, bool ordered)
     {
         ArgumentNullException.ThrowIfNull(items);
         ArgumentNullException.ThrowIfNull(func);
         ArgumentOutOfRangeException.ThrowIfNegative(maxSize);
-        return new MapEnumerable<TIn, TResult>(this, items, func, maxSize, ordered: false);
+        return new MapEnumerable<TIn, TResult>(this, items, func, maxSize, ordered);
     }
 
     /// <summary><see cref="ImapUnordered{TIn, TResult}(IEnumerable{TIn}, Func{TIn, TResult}, int)"/> with gevent's argument order.</summary>
