@@ -412,3 +412,7 @@ int fr_verify_end(char* err, size_t errlen) {
     pthread_mutex_unlock(&contract_mu);
     return FR_OK;
 }
+
+long fr_described_field(const char* type, const char* field) {
+    return fr_rt.loaded ? type_field(type, field) : -1;
+}

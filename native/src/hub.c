@@ -234,6 +234,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         TH_EXINFO(th) = NULL;
         TH_GCFRAME(th) = h->base_gcframe;
     }
+    /* the incoming context's stack limit for RuntimeHelpers.EnsureSufficientExecutionStack (stackguard.c) */
+    *(uintptr_t*)(th + fr_sl.sufficient) = target == h->root ? h->guard.root_limit
+        : (uintptr_t)h->base + (size_t)target * h->cfg.stack_size + h->guard.slot_delta;
     t->state = FR_CTX_RUNNING;
     h->current = target;
     h->switches++;
@@ -369,6 +372,8 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
         return FR_E_RUNTIME;
     }
     h->thread = t;
+    int rc = fr_stackguard_attach(h, err, errlen);
+    if (rc != FR_OK) return rc;
     h->base_gcframe = TH_GCFRAME(t);
     h->current = h->root;
     h->ctx[h->root].state = FR_CTX_RUNNING;
@@ -376,6 +381,7 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
 }
 
 void fr_hub_detach(fr_hub* h) {
+    fr_stackguard_detach(h);
     for (uint32_t l = 0; l < h->nlanes; l++) {
         fr_lane* L = &h->lanes[l];
         if (!L->thread) continue;

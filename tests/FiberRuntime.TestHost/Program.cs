@@ -33,6 +33,8 @@ switch (args.FirstOrDefault())
         }
     case "gcpause":
         return GcPause.Run(args);
+    case "stack":
+        return StackScenarios.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
     case "profile":

@@ -1,0 +1,68 @@
+/* Per-fiber stack facts the runtime caches per OS thread (stackguard.c) and the return-address hijack guard
+ * (hijack.c). Internal; included by hub.c and contract.c. */
+#ifndef FR_STACKGUARD_H
+#define FR_STACKGUARD_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+typedef struct fr_hub fr_hub;
+
+/* Offsets inside CoreCLR's Thread, found and verified at start-up (fr_stackguard_discover / _confirm):
+ *   m_CacheStackBase, m_CacheStackLimit, m_CacheStackSufficientExecutionLimit (what
+ *   RuntimeHelpers.[Try]EnsureSufficientExecutionStack compare the stack pointer with) and, right after
+ *   m_CacheStackStackAllocNonRiskyExecutionLimit, the hijack pair m_pvHJRetAddr / m_ppvHJRetAddrPtr. */
+typedef struct fr_stack_layout {
+    long base;                /* m_CacheStackBase (upper bound) */
+    long limit;               /* m_CacheStackLimit (lower bound) */
+    long sufficient;          /* m_CacheStackSufficientExecutionLimit */
+    long hj_retaddr;          /* m_pvHJRetAddr: the return address a hijack replaced, -1 when not verified */
+    long hj_retaddr_ptr;      /* m_ppvHJRetAddrPtr: the stack slot a hijack wrote */
+    long state;               /* Thread.State (m_State, from the descriptor) */
+    int verified;             /* the sufficient-execution limit was confirmed by behaviour */
+    int hijack_verified;      /* the hijack pair was recognised (constructor poison or a live hijack) */
+} fr_stack_layout;
+
+extern fr_stack_layout fr_sl;
+
+#define FR_TS_HIJACKED 0x80u  /* ThreadState::TS_Hijacked, unchanged since .NET Core 1.0 */
+
+/* What the runtime's Thread::SetStackLimits computes for a stack [lo, hi) on a 64-bit host: a limit
+ * 128 KiB above the bottom, or the middle of a stack of 256 KiB or less. */
+static inline uintptr_t fr_sufficient_limit(uintptr_t lo, uintptr_t hi) {
+    const uintptr_t min_exec = (uintptr_t)128 << 10;
+    return hi - lo > 2 * min_exec ? lo + min_exec : hi - (hi - lo) / 2;
+}
+
+/* Per hub: the values a switch stores (see fr_stackguard_attach). */
+typedef struct fr_hub_guard {
+    uintptr_t root_limit;     /* the hub stack's own sufficient-execution limit */
+    uintptr_t orig_limit;     /* what the runtime computed for the whole reservation, restored at detach */
+    uintptr_t slot_delta;     /* slot i's limit = base + i * stack_size + slot_delta */
+    uint64_t hijacks_seen;    /* switches that found the hub thread hijacked */
+    uint64_t hijacks_in_outgoing; /* ... with the hijacked return-address slot on the outgoing context's stack */
+    uint64_t hijacks_undone;  /* of those, undone by the guard */
+} fr_hub_guard;
+
+/* Start-up verification, on the layout probe thread (driven by RuntimeContract.cs): discover finds the fields,
+ * force(1) sets the candidate limit above every stack address and force(0) restores it, confirm gets what
+ * TryEnsureSufficientExecutionStack returned in both states. FR_OK or FR_E_RUNTIME with a sentence. */
+FR_API int fr_stackguard_discover(void* clr_thread, char* err, size_t errlen);
+FR_API void fr_stackguard_force(int insufficient);
+FR_API int fr_stackguard_confirm(int while_forced, int after_restore, char* err, size_t errlen);
+
+/* The sufficient-execution limit a context runs with (tests, diagnostics). */
+FR_API int64_t fr_context_stack_limit(const fr_hub* h, uint32_t id);
+
+/* contract.c: a field offset the descriptor describes, or -1. */
+long fr_described_field(const char* type, const char* field);
+
+/* Hub thread, at attach: checks the hub Thread's cached bounds against the reservation and precomputes the
+ * per-context limits. Returns FR_OK or FR_E_RUNTIME with a sentence. */
+int fr_stackguard_attach(fr_hub* h, char* err, size_t errlen);
+void fr_stackguard_detach(fr_hub* h);
+
+/* hijack.c: on switch-out / exit of context `from`, before its stack is left (or reused). */
+void fr_hijack_check(fr_hub* h, uint32_t from);
+
+#endif
