@@ -35,6 +35,10 @@ switch (args.FirstOrDefault())
         return GcPause.Run(args);
     case "stack":
         return StackScenarios.Run(args);
+    case "soak":
+        return SoakScenarios.Run(args);
+    case "fault":
+        return FaultScenarios.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
     case "profile":
