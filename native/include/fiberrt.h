@@ -153,6 +153,9 @@ typedef struct fr_hub_stats {
     uint32_t lanes;             /* identity threads: 1 + handler lanes started so far */
     uint32_t guard_markers;     /* 1: guard pages are kernel guard markers (MADV_GUARD_INSTALL, Linux >= 6.13) in
                                    one read/write mapping; 0: each guard is a PROT_NONE mapping of its own */
+    uint64_t hijacks_seen;      /* switches that found the hub thread's return address hijacked (TS_Hijacked) */
+    uint64_t hijacks_in_outgoing; /* ... with the hijacked slot on the stack being left */
+    uint64_t hijacks_undone;    /* ... undone by the switch, as the runtime's UnhijackThread does */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 

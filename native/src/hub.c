@@ -203,6 +203,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     void* discard;
     void** save = &c->sp;
 
+    /* a return-address hijack must not outlive our stay on this stack (hijack.c) */
+    if (__builtin_expect(*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED, 0)) fr_hijack_found(h, from);
+
     if (exiting) {
         /* Its last P/Invoke frame is dropped with it; nothing of it stays reachable. */
         h->zombie = from;
@@ -246,20 +249,11 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
 }
 
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
-    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list).
-     * Misuse check: another *active* InlinedCallFrame further down means managed code called native code
-     * that called back into managed code that is now switching. Suspending native frames of unknown code
-     * (locks held, thread-affine state, a caller expecting a prompt return) is refused; only this thread
-     * writes its own Frame list, so reading it here is safe.
-     * Not while an exception is being dispatched on this context (ExceptionTracker set): the runtime's
-     * managed dispatcher calls filter funclets through a P/Invoke of its own, so an active outer
-     * InlinedCallFrame is normal there, and switching inside a filter is supported (the GC stress suite
-     * does it). A native callback inside a catch/finally/filter is therefore not detected. */
-    if (TH_EXINFO(h->thread) == NULL) {
-        for (char* n = FR_AT(TH_FRAME(h->thread), fr_rt.frame_next); n != FR_FRAME_TOP; n = FR_AT(n, fr_rt.frame_next)) {
-            if (*(uintptr_t*)n == fr_rt.icf_identifier && FR_AT(n, fr_rt.icf_caller_ra) != NULL) return FR_E_STATE;
-        }
-    }
+    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
+     * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
+     * native code that called back into managed code that is now switching: refused (misuse.c). Only this thread
+     * writes its own Frame list, so reading it here is safe. */
+    if (fr_native_callback_active(h->thread)) return FR_E_STATE;
     /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
     if (h->want_lane) {
@@ -521,4 +515,7 @@ void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->capacity = h->capacity;
     s->stack_size = h->cfg.stack_size;
     s->guard_markers = (uint32_t)h->guard_markers;
+    s->hijacks_seen = h->guard.hijacks_seen;
+    s->hijacks_in_outgoing = h->guard.hijacks_in_outgoing;
+    s->hijacks_undone = h->guard.hijacks_undone;
 }

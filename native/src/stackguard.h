@@ -62,7 +62,24 @@ long fr_described_field(const char* type, const char* field);
 int fr_stackguard_attach(fr_hub* h, char* err, size_t errlen);
 void fr_stackguard_detach(fr_hub* h);
 
-/* hijack.c: on switch-out / exit of context `from`, before its stack is left (or reused). */
-void fr_hijack_check(fr_hub* h, uint32_t from);
+/* hijack.c. fr_switch_core calls fr_hijack_found when the hub Thread has TS_Hijacked set as it leaves context
+ * `from` (switch-out or exit): the hijack is undone as UnhijackThread would, and counted. */
+void fr_hijack_found(fr_hub* h, uint32_t from);
+/* For the provoking test: a native thread (unknown to the runtime, so GC suspensions do not stop it) that samples
+ * the hub Thread's m_State and hijack pair until stopped, counting samples, samples hijacked with the pair reading as
+ * a hijack of one of the hub's stacks (slot in the arena, saved address outside), and samples where it did not
+ * (twice in a row), and hijack events (a hijacked sample after an unhijacked one). NULL when the hijack fields are not verified. */
+FR_API void* fr_hijack_sampler_start(const fr_hub* h);
+FR_API void fr_hijack_sampler_stop(void* sampler, uint64_t* samples, uint64_t* hijacked, uint64_t* inconsistent, uint64_t* events);
+/* TEST ONLY, hub thread, SuppressGCTransition: records a hijack of `slot` (a word on the running greenlet's stack)
+ * with original value `value`, as HijackThread would, so the test suite can show the guard undoes it. */
+FR_API int fr_hijack_test_plant(fr_hub* h, void** slot, void* value);
+
+/* misuse.c: 1 when a callback from native code is active on the running context (see there). The probe runs at
+ * start-up on the layout probe thread (RuntimeContract.cs): fr_misuse_probe(0) outside handlers, (1) inside a filter,
+ * then fr_misuse_probe_end. */
+int fr_native_callback_active(const char* clr_thread);
+FR_API int fr_misuse_probe(int in_filter);
+FR_API int fr_misuse_probe_end(char* err, size_t errlen);
 
 #endif

@@ -39,6 +39,8 @@ switch (args.FirstOrDefault())
         return SoakScenarios.Run(args);
     case "fault":
         return FaultScenarios.Run(args);
+    case "hijack":
+        return HijackScenarios.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
     case "profile":

@@ -40,6 +40,9 @@ internal static unsafe partial class NativeMethods
         public nuint StackSize;
         public uint Lanes;
         public uint GuardMarkers;
+        public ulong HijacksSeen;
+        public ulong HijacksInOutgoing;
+        public ulong HijacksUndone;
     }
 
     internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2, FlagProtectionGuards = 4;
@@ -56,6 +59,11 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_stackguard_force(int insufficient);
     [LibraryImport(Lib)] internal static partial int fr_stackguard_confirm(int whileForced, int afterRestore, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial long fr_context_stack_limit(nint hub, uint id);
+    [LibraryImport(Lib)] internal static partial int fr_misuse_probe(int inFilter);
+    [LibraryImport(Lib)] internal static partial int fr_misuse_probe_end(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial nint fr_hijack_sampler_start(nint hub);
+    [LibraryImport(Lib)] internal static partial void fr_hijack_sampler_stop(nint sampler, ulong* samples, ulong* hijacked, ulong* inconsistent, ulong* events);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_hijack_test_plant(nint hub, void* slot, nint value);
 
     // ---- hubs ----
     [LibraryImport(Lib)] internal static partial int fr_hub_create(HubConfig* config, nint* hub, byte* err, nuint errlen);

@@ -1,0 +1,28 @@
+using FiberRuntime.Interop;
+
+namespace FiberRuntime;
+
+// Test and diagnostics hooks of the per-greenlet stack limit and the hijack guard (native/src/stackguard.c, hijack.c).
+public sealed unsafe partial class Hub
+{
+    /// <summary>The limit RuntimeHelpers.EnsureSufficientExecutionStack compares with while context
+    /// <paramref name="slot"/> runs (the root's slot is MaxFibers + 1).</summary>
+    internal long ContextStackLimit(int slot) => NativeMethods.fr_context_stack_limit(_native, (uint)slot);
+
+    /// <summary>Starts a native thread sampling whether the hub thread is hijacked (see fiberrt's
+    /// fr_hijack_sampler_start); <see cref="StopHijackSampler"/> returns its counts. Zero when not verified.</summary>
+    internal nint StartHijackSampler() => NativeMethods.fr_hijack_sampler_start(_native);
+
+    /// <summary>Stops a sampler: samples taken, samples with the hub thread hijacked, samples that did not read as a hijack
+    /// of one of its stacks, and hijacks seen begin.</summary>
+    internal static (ulong Samples, ulong Hijacked, ulong Inconsistent, ulong Events) StopHijackSampler(nint sampler)
+    {
+        ulong samples = 0, hijacked = 0, inconsistent = 0, events = 0;
+        NativeMethods.fr_hijack_sampler_stop(sampler, &samples, &hijacked, &inconsistent, &events);
+        return (samples, hijacked, inconsistent, events);
+    }
+
+    /// <summary>TEST ONLY, hub thread: records a hijack of <paramref name="word"/> (on the running greenlet's stack)
+    /// with original value <paramref name="original"/>, as the runtime's HijackThread would.</summary>
+    internal bool PlantTestHijack(nint* word, nint original) => NativeMethods.fr_hijack_test_plant(_native, word, original) == NativeMethods.Ok;
+}
