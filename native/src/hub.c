@@ -251,9 +251,13 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
      * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
-     * native code that called back into managed code that is now switching: refused (misuse.c). Only this thread
+     * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
+     * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
      * writes its own Frame list, so reading it here is safe. */
-    if (fr_native_callback_active(h->thread)) return FR_E_STATE;
+    int callback = fr_native_callback_active(h->thread);
+    if (callback == FR_CALLBACK) return FR_E_STATE;
+    if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
+    exiting &= 1;
     /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
     if (h->want_lane) {

@@ -75,11 +75,9 @@ FR_API void fr_hijack_sampler_stop(void* sampler, uint64_t* samples, uint64_t* h
  * with original value `value`, as HijackThread would, so the test suite can show the guard undoes it. */
 FR_API int fr_hijack_test_plant(fr_hub* h, void** slot, void* value);
 
-/* misuse.c: 1 when a callback from native code is active on the running context (see there). The probe runs at
- * start-up on the layout probe thread (RuntimeContract.cs): fr_misuse_probe(0) outside handlers, (1) inside a filter,
- * then fr_misuse_probe_end. */
+/* misuse.c: FR_CALLBACK when a callback from native code is active on the running context, FR_CALLBACK_MAYBE when
+ * an active frame may be the exception dispatcher's filter call or a callback (see there), else 0. */
+enum { FR_CALLBACK = 1, FR_CALLBACK_MAYBE = 2 };
 int fr_native_callback_active(const char* clr_thread);
-FR_API int fr_misuse_probe(int in_filter);
-FR_API int fr_misuse_probe_end(char* err, size_t errlen);
 
 #endif

@@ -1,3 +1,8 @@
+using System.Runtime.CompilerServices;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.Reflection;
+using System.Runtime.InteropServices;
 using FiberRuntime.Interop;
 
 namespace FiberRuntime;
@@ -25,4 +30,20 @@ public sealed unsafe partial class Hub
     /// <summary>TEST ONLY, hub thread: records a hijack of <paramref name="word"/> (on the running greenlet's stack)
     /// with original value <paramref name="original"/>, as the runtime's HijackThread would.</summary>
     internal bool PlantTestHijack(nint* word, nint original) => NativeMethods.fr_hijack_test_plant(_native, word, original) == NativeMethods.Ok;
+
+    /// <summary>Inside exception handling, an active P/Invoke frame below the switch may be the runtime dispatcher's call
+    /// of a filter or a callback from native code (native/src/misuse.c). A callback shows on the stack as an
+    /// [UnmanagedCallersOnly] method other than the hub's own entry points; a filter call does not. Costs a stack
+    /// trace, only for switches inside filters (or callbacks).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Only attributes of methods on the stack are read; a trimmed method's missing metadata reads as no callback.")]
+    private static bool NativeCallbackOnStack()
+    {
+        foreach (StackFrame frame in new StackTrace(false).GetFrames())
+        {
+            MethodBase? m = frame.GetMethod();
+            if (m is not null && m.DeclaringType != typeof(Hub) && m.IsDefined(typeof(UnmanagedCallersOnlyAttribute), false)) return true;
+        }
+        return false;
+    }
 }

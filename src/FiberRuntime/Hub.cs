@@ -395,7 +395,10 @@ public sealed unsafe partial class Hub
         }
         int fromSlot = _currentSlot;
         _currentSlot = to.Slot;
-        if (NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0) != NativeMethods.Ok)
+        int rc = NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
+            rc = NativeSwitch(_native, (uint)to.Slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
+        if (rc != NativeMethods.Ok)
         {
             _currentSlot = fromSlot;
             return false;

@@ -11,7 +11,10 @@ internal static unsafe partial class NativeMethods
     internal const int ErrorBufferSize = 512;
 
     /// <summary>fr_status codes.</summary>
-    internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6;
+    internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6, ECheck = -7;
+
+    /// <summary>fr_switch flag: no native callback is active (the caller checked after <see cref="ECheck"/>).</summary>
+    internal const int SwitchNoCallback = 2;
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct HubConfig
@@ -59,8 +62,6 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_stackguard_force(int insufficient);
     [LibraryImport(Lib)] internal static partial int fr_stackguard_confirm(int whileForced, int afterRestore, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial long fr_context_stack_limit(nint hub, uint id);
-    [LibraryImport(Lib)] internal static partial int fr_misuse_probe(int inFilter);
-    [LibraryImport(Lib)] internal static partial int fr_misuse_probe_end(byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial nint fr_hijack_sampler_start(nint hub);
     [LibraryImport(Lib)] internal static partial void fr_hijack_sampler_stop(nint sampler, ulong* samples, ulong* hijacked, ulong* inconsistent, ulong* events);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_hijack_test_plant(nint hub, void* slot, nint value);

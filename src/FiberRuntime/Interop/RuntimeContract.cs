@@ -151,40 +151,7 @@ internal static unsafe class RuntimeContract
             return NativeMethods.ErrorText(err);
         for (int i = 0; i < 4; i++) Sample(i);
         if (NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok) return NativeMethods.ErrorText(err);
-        LearnDispatcherFrame(err);
         return VerifyStackLimitOnThisThread(err);
-    }
-
-    /// <summary>Why a switch inside a native callback within a catch/finally/filter is not detected on this runtime,
-    /// or null when it is (native/src/misuse.c).</summary>
-    internal static string? HandlerCallbackDetectionGap { get; private set; }
-
-    /// <summary>Shows native/src/misuse.c the exception dispatcher's own P/Invoke frame, from inside filters, so that a
-    /// switch in a native callback inside a handler can be told apart from the dispatcher's frame. Not a refusal when
-    /// it fails: such callbacks then go undetected, as they did before.</summary>
-    private static void LearnDispatcherFrame(byte* err)
-    {
-        for (int i = 0; i < 3; i++)
-        {
-            NativeMethods.fr_misuse_probe(0);
-            try
-            {
-                ThrowProbe(i);
-            }
-            catch (ProbeException) when (ProbeInFilter())
-            {
-            }
-        }
-        HandlerCallbackDetectionGap = NativeMethods.fr_misuse_probe_end(err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok
-            ? null
-            : NativeMethods.ErrorText(err);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static bool ProbeInFilter()
-    {
-        NativeMethods.fr_misuse_probe(1);
-        return true;
     }
 
     /// <summary>Finds the Thread field behind <see cref="RuntimeHelpers.TryEnsureSufficientExecutionStack"/> (not in the
