@@ -97,6 +97,10 @@ void* fr_hijack_sampler_start(const fr_hub* h) {
     return s;
 }
 
+uint64_t fr_hijack_sampler_events(void* handle) {
+    return handle ? __atomic_load_n(&((sampler*)handle)->events, __ATOMIC_RELAXED) : 0;
+}
+
 void fr_hijack_sampler_stop(void* handle, uint64_t* samples, uint64_t* hijacked, uint64_t* inconsistent, uint64_t* events) {
     sampler* s = handle;
     if (!s) return;

@@ -204,7 +204,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     void** save = &c->sp;
 
     /* a return-address hijack must not outlive our stay on this stack (hijack.c) */
-    if (__builtin_expect(*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED, 0)) fr_hijack_found(h, from);
+    if (__builtin_expect(fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED), 0)) fr_hijack_found(h, from);
 
     if (exiting) {
         /* Its last P/Invoke frame is dropped with it; nothing of it stays reachable. */

@@ -110,6 +110,10 @@ int fr_stackguard_attach(fr_hub* h, char* err, size_t errlen) {
     h->guard.root_limit = fr_sufficient_limit(lo + slots + pg, base);     /* the hub stack above its guard page */
     h->guard.slot_delta = fr_sufficient_limit(pg, h->cfg.stack_size);   /* a slot above its guard page, from its base */
     *(uintptr_t*)(h->thread + fr_sl.sufficient) = h->guard.root_limit;  /* the root runs now */
+    static int warned;
+    if (!fr_sl.hijack_verified && !warned++)
+        fprintf(stderr, "FiberRuntime: warning: this runtime's return-address hijack fields were not recognised at start-up; "
+                        "a hijack found standing at a switch will end the process instead of being undone (see README, Known limits)\n");
     return FR_OK;
 }
 

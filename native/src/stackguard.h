@@ -70,6 +70,7 @@ void fr_hijack_found(fr_hub* h, uint32_t from);
  * a hijack of one of the hub's stacks (slot in the arena, saved address outside), and samples where it did not
  * (twice in a row), and hijack events (a hijacked sample after an unhijacked one). NULL when the hijack fields are not verified. */
 FR_API void* fr_hijack_sampler_start(const fr_hub* h);
+FR_API uint64_t fr_hijack_sampler_events(void* sampler);
 FR_API void fr_hijack_sampler_stop(void* sampler, uint64_t* samples, uint64_t* hijacked, uint64_t* inconsistent, uint64_t* events);
 /* TEST ONLY, hub thread, SuppressGCTransition: records a hijack of `slot` (a word on the running greenlet's stack)
  * with original value `value`, as HijackThread would, so the test suite can show the guard undoes it. */

@@ -18,6 +18,9 @@ public sealed unsafe partial class Hub
     /// fr_hijack_sampler_start); <see cref="StopHijackSampler"/> returns its counts. Zero when not verified.</summary>
     internal nint StartHijackSampler() => NativeMethods.fr_hijack_sampler_start(_native);
 
+    /// <summary>Hijacks a running sampler has seen begin so far.</summary>
+    internal static ulong HijackSamplerEvents(nint sampler) => NativeMethods.fr_hijack_sampler_events(sampler);
+
     /// <summary>Stops a sampler: samples taken, samples with the hub thread hijacked, samples that did not read as a hijack
     /// of one of its stacks, and hijacks seen begin.</summary>
     internal static (ulong Samples, ulong Hijacked, ulong Inconsistent, ulong Events) StopHijackSampler(nint sampler)

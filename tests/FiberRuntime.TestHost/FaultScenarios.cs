@@ -36,13 +36,6 @@ internal static partial class FaultScenarios
         _ => throw new ArgumentException("fault emfile-accept|nofile-hub|address-space|connect-cycles"),
     };
 
-    private static int Verdict(bool pass, string line)
-    {
-        Console.WriteLine(line);
-        Console.WriteLine(pass ? "VERDICT: PASS" : "VERDICT: FAIL");
-        return pass ? 0 : 3;
-    }
-
     internal static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
 
     /// <summary>Open descriptors other than the runtime's mappings of assemblies and native libraries (the JIT loads
@@ -119,7 +112,7 @@ internal static partial class FaultScenarios
             return $"EMFILE fillers={filled} accept_failures_while_full={failuresWhileFull} serving_while_full={servingWhileFull} echoed={echoed}/{clients} errors=[{failed}]" +
                    (failuresWhileFull > 0 && servingWhileFull && echoed == clients ? " OK" : "");
         });
-        return Verdict(result.EndsWith(" OK", StringComparison.Ordinal), result);
+        return SoakScenarios.Verdict(result.EndsWith(" OK", StringComparison.Ordinal), result);
     }
 
     /// <summary>No descriptor left for a new hub's epoll instance: Hub.Run throws naming RLIMIT_NOFILE; once
@@ -133,7 +126,7 @@ internal static partial class FaultScenarios
         fillers.ForEach(f => f.Dispose());
         int after = Hub.Run(() => Fiber.Spawn(() => 42).Get());
         bool named = e is InvalidOperationException && e.Message.Contains("RLIMIT_NOFILE", StringComparison.Ordinal);
-        return Verdict(named && after == 42,
+        return SoakScenarios.Verdict(named && after == 42,
             $"NOFILE fillers={filled} exception={e?.GetType().Name}: {e?.Message} | hub afterwards: {after}");
     }
 
@@ -151,7 +144,7 @@ internal static partial class FaultScenarios
         Exception? e = Record(() => Hub.Run(() => { }, new HubOptions { MaxFibers = 100_000 }));
         int after = Hub.Run(() => Fiber.Spawn(() => 7).Get(), new HubOptions { MaxFibers = 64 });
         bool named = e is OutOfMemoryException && e.Message.Contains("RLIMIT_AS", StringComparison.Ordinal);
-        return Verdict(named && after == 7, $"RLIMIT_AS vm_size_mib={vmSize >> 20} exception={e?.GetType().Name}: {e?.Message} | small hub afterwards: {after}");
+        return SoakScenarios.Verdict(named && after == 7, $"RLIMIT_AS vm_size_mib={vmSize >> 20} exception={e?.GetType().Name}: {e?.Message} | small hub afterwards: {after}");
     }
 
     /// <summary>n connect / send / close cycles against a server that reads to the end and closes: afterwards the
@@ -206,7 +199,7 @@ internal static partial class FaultScenarios
             return $"CYCLES n={cycles} non_assembly_fds_before={fdBefore} non_assembly_fds_after={fdAfter} live_contexts_before={liveBefore} live_contexts_after={liveAfter}" +
                    (cycles == n && fdAfter == fdBefore && liveAfter == liveBefore ? " OK" : "");
         });
-        return Verdict(result.EndsWith(" OK", StringComparison.Ordinal), result);
+        return SoakScenarios.Verdict(result.EndsWith(" OK", StringComparison.Ordinal), result);
     }
 
     private static Exception? Record(Action a)

@@ -4,7 +4,7 @@ using System.Runtime.CompilerServices;
 namespace FiberRuntime.TestHost;
 
 /// <summary>
-/// <c>hijack [--seconds 3] [--fibers 64]</c>: provokes return-address hijacks of the hub thread and reports what the
+/// <c>hijack [--seconds 3] [--max-seconds 60] [--min-events 3] [--fibers 64]</c>: provokes return-address hijacks of the hub thread and reports what the
 /// switch's hijack guard saw (issue 12). Many fibers run tight loops of non-inlined calls and switch every few
 /// thousand calls, while an outside thread forces GCs back to back: every GC suspension interrupts the hub thread in
 /// managed code and hijacks the return address of the frame it interrupted. A sampler thread counts how often the hub
@@ -19,12 +19,18 @@ internal static unsafe class HijackScenarios
     {
         double seconds = SoakScenarios.Arg(args, "--seconds", 3);
         int fibers = (int)SoakScenarios.Arg(args, "--fibers", 64);
+        // at least `seconds`; longer (up to max) until the sampler has seen min-events hijacks: on a loaded machine
+        // GCs are fewer and the hub thread is more often found preemptive
+        double maxSeconds = SoakScenarios.Arg(args, "--max-seconds", 60);
+        ulong minEvents = (ulong)SoakScenarios.Arg(args, "--min-events", 3);
+        bool done = false;
         const int callsPerSlice = 2000;
         long expectedPerSlice = Slice(0, callsPerSlice);
         ulong samples = 0, hijackedSamples = 0, inconsistent = 0, events = 0, guardSeenNaturally = 0;
         long gcs = 0, slices = 0, wrong = 0;
         bool stop = false;
         string planted = "";
+        double elapsed = 0;
         var stats = Hub.Run(() =>
         {
             Hub hub = Hub.Current!;
@@ -42,28 +48,34 @@ internal static unsafe class HijackScenarios
             var deadline = Stopwatch.StartNew();
             var workers = Enumerable.Range(0, fibers).Select(i => Fiber.Spawn(() =>
             {
-                while (deadline.Elapsed.TotalSeconds < seconds)
+                while (!done)
                 {
                     if (Slice(0, callsPerSlice) != expectedPerSlice) wrong++;
                     slices++;
                     Fiber.Sleep(0);
                 }
             })).ToList();
+            while (true)
+            {
+                Fiber.Sleep(0.05);
+                double t = deadline.Elapsed.TotalSeconds;
+                if (t >= maxSeconds || (t >= seconds && (sampler == 0 || Hub.HijackSamplerEvents(sampler) >= minEvents))) break;
+            }
+            done = true;
             Fiber.JoinAll(workers);
             Volatile.Write(ref stop, true);
             collector.Join();
             if (sampler != 0) (samples, hijackedSamples, inconsistent, events) = Hub.StopHijackSampler(sampler);
             guardSeenNaturally = hub.GetStats().HijacksSeen;
+            elapsed = deadline.Elapsed.TotalSeconds;
             planted = PlantAndSwitch(hub);
             return hub.GetStats();
         });
         bool plantedOk = planted.StartsWith("undone", StringComparison.Ordinal);
-        Console.WriteLine($"HIJACK seconds={seconds} fibers={fibers} switches={stats.Switches} slices={slices} wrong_results={wrong} gcs={gcs} " +
+        string line = $"HIJACK seconds={elapsed:F1} fibers={fibers} switches={stats.Switches} slices={slices} wrong_results={wrong} gcs={gcs} " +
                           $"sampler_samples={samples} sampler_hijacked_samples={hijackedSamples} sampler_hijack_events={events} sampler_inconsistent={inconsistent} " +
-                          $"guard_seen_at_switches={guardSeenNaturally} guard_seen_with_planted={stats.HijacksSeen} guard_in_outgoing={stats.HijacksInOutgoing} guard_undone={stats.HijacksUndone} planted={planted}");
-        bool pass = wrong == 0 && inconsistent == 0 && plantedOk && slices > 0;
-        Console.WriteLine(pass ? "VERDICT: PASS" : "VERDICT: FAIL");
-        return pass ? 0 : 3;
+                          $"guard_seen_at_switches={guardSeenNaturally} guard_seen_with_planted={stats.HijacksSeen} guard_in_outgoing={stats.HijacksInOutgoing} guard_undone={stats.HijacksUndone} planted={planted}";
+        return SoakScenarios.Verdict(wrong == 0 && inconsistent == 0 && plantedOk && slices > 0, line);
     }
 
     /// <summary>In a fiber: a planted hijack of a word on its own stack, then a switch away and back. The guard must

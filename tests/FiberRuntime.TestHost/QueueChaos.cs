@@ -137,10 +137,8 @@ internal static class QueueChaos
         for (long id = 0; id < n; id++) if (received[id] == 0) missing++;
         bool pass = finished && duplicates == 0 && missing == 0 && receivedCount == n && confirmedCount == n &&
                     receivedSum == expectedSum && confirmedSum == expectedSum && receivedHash == expectedHash && confirmedHash == expectedHash;
-        Console.WriteLine($"SOAK queue items={n} seed={seed} confirmed={confirmedCount} received={receivedCount} duplicates={duplicates} missing={missing} " +
+        return SoakScenarios.Verdict(pass, $"SOAK queue items={n} seed={seed} confirmed={confirmedCount} received={receivedCount} duplicates={duplicates} missing={missing} " +
                           $"sum_ok={receivedSum == expectedSum} hash_ok={receivedHash == expectedHash} put_timeouts={putTimeouts} get_timeouts={getTimeouts} " +
                           $"kills={kills} blocking_kills={blockingKills} external_gcs={Interlocked.Read(ref gcs)} finished={finished}");
-        Console.WriteLine(pass ? "VERDICT: PASS" : "VERDICT: FAIL");
-        return pass ? 0 : 3;
     }
 }

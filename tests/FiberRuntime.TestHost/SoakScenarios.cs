@@ -33,7 +33,8 @@ internal static class SoakScenarios
         _ => throw new ArgumentException("soak switches|waves|queue"),
     };
 
-    private static int Verdict(bool pass, string line)
+    /// <summary>Prints the measurements and the verdict line; the exit code the tests check.</summary>
+    internal static int Verdict(bool pass, string line)
     {
         Console.WriteLine(line);
         Console.WriteLine(pass ? "VERDICT: PASS" : "VERDICT: FAIL");

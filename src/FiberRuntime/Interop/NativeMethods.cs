@@ -63,6 +63,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int fr_stackguard_confirm(int whileForced, int afterRestore, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial long fr_context_stack_limit(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial nint fr_hijack_sampler_start(nint hub);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial ulong fr_hijack_sampler_events(nint sampler);
     [LibraryImport(Lib)] internal static partial void fr_hijack_sampler_stop(nint sampler, ulong* samples, ulong* hijacked, ulong* inconsistent, ulong* events);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_hijack_test_plant(nint hub, void* slot, nint value);
 
