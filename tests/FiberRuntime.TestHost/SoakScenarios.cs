@@ -15,10 +15,10 @@ namespace FiberRuntime.TestHost;
 /// </summary>
 internal static class SoakScenarios
 {
-    /// <summary>"Flat": grew by at most 10 % and by at most 16 MiB. Both because RSS is noisy (the GC keeps a
-    /// gen0 budget, the allocator arenas breathe) while a leak of even a few bytes per switch or per fiber shows as tens of
-    /// MiB over these counts (10^7 switches x 8 B = 76 MiB; 10^6 fibers x 64 B = 61 MiB).</summary>
-    internal static bool Flat(long before, long after) => after <= before + Math.Min(before / 10, 16L << 20);
+    /// <summary>"Flat": grew by at most 8 MiB, or 10 % where that is more. RSS is noisy (the GC's gen0 budget and
+    /// heap layout, the allocator's arenas: a few MiB between runs), while a leak of a byte per switch or 16 bytes per
+    /// fiber is 10 MiB or more at these counts (10^7 switches, 10^6 fibers) and grows with --n.</summary>
+    internal static bool Flat(long before, long after) => after <= before + Math.Max(before / 10, 8L << 20);
 
     internal static long Rss() => long.Parse(File.ReadAllText("/proc/self/statm").Split(' ')[1]) * Environment.SystemPageSize;
 
