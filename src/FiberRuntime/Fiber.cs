@@ -22,11 +22,15 @@ public partial class Fiber : Greenlet
 {
     private enum Status { Pending, Running, Succeeded, Failed }
 
+    /// <summary>Which endings a link callback wants (gevent's <c>link</c>, <c>link_value</c>, <c>link_exception</c>).</summary>
+    private enum LinkKind : byte { Any, Value, Exception }
+
     private readonly Action? _action;
     private volatile Status _status;
     private Exception? _exception;
     private WaitQueue? _joiners;
-    private List<(Action<Fiber> Callback, int Kind)>? _links;
+    private List<(Action<Fiber> Callback, LinkKind Kind)>? _links;
+    private bool _notifyingLinks;          // a NotifyLinks callback is queued or running
     private ManualResetEventSlim? _done;
 
     internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
@@ -169,19 +173,37 @@ public partial class Fiber : Greenlet
         _done?.Set();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
-        if (_links is { } links)
-        {
-            _links = null;
-            foreach ((Action<Fiber> cb, int kind) in links) ScheduleLink(cb, kind);
-        }
+        ScheduleLinks();
         _joiners?.WakeAll(Hub);
     }
 
-    private void ScheduleLink(Action<Fiber> callback, int kind)
+    private void ScheduleLinks()
     {
-        if (kind == 1 && !IsSuccessful) return;
-        if (kind == 2 && IsSuccessful) return;
-        Hub.ScheduleCallback(static s => { var (cb, f) = ((Action<Fiber>, Fiber))s!; cb(f); }, (callback, this));
+        if (_notifyingLinks || _links is not { Count: > 0 }) return;
+        _notifyingLinks = true;
+        Hub.ScheduleCallback(static f => ((Fiber)f!).NotifyLinks(), this);
+    }
+
+    /// <summary>Calls the links one at a time, taking each off the list just before its call (gevent's
+    /// <c>_notify_links</c>): a callback unlinked meanwhile, even by an earlier link, is never called, and one linked
+    /// meanwhile is called in the same pass.</summary>
+    private void NotifyLinks()
+    {
+        try
+        {
+            while (_links is { Count: > 0 } links)
+            {
+                (Action<Fiber> callback, LinkKind kind) = links[0];
+                links.RemoveAt(0);
+                if (kind == LinkKind.Any || (kind == LinkKind.Value) == IsSuccessful) callback(this);
+            }
+        }
+        finally
+        {
+            // a callback threw (the loop reports it): the remaining links run in a callback of their own
+            _notifyingLinks = false;
+            ScheduleLinks();
+        }
     }
 
     // ---- waiting for it -----------------------------------------------------------------------------------
@@ -224,19 +246,21 @@ public partial class Fiber : Greenlet
     /// <summary>Raises <paramref name="exception"/> (default: a <see cref="GreenletExit"/>) in the fiber at its switch
     /// point (gevent's <c>kill</c>). A fiber that has not started dies without running. With
     /// <paramref name="block"/>, waits up to <paramref name="timeout"/> for it to finish.</summary>
+    /// <remarks>Timeouts follow the API's rule: calls that wait to observe (<see cref="Join"/>, <see cref="JoinAll"/>,
+    /// <see cref="Wait"/>) return what they saw; calls that must bring something about (<see cref="Get"/>, and
+    /// <see cref="Kill"/> / <see cref="KillAll"/> with <paramref name="block"/>) throw when it did not happen in
+    /// time. gevent's <c>killall</c> raises its <c>Timeout</c> so; its <c>Greenlet.kill</c> returns silently.</remarks>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and the fiber was still running after
+    /// <paramref name="timeout"/> (it still has the exception to handle: it may end later).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     public void Kill(Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
         Hub hub = Hub;
-        if (!hub.IsCallerOnHub)
-        {
-            hub.Post(() => KillOnHub(exception));
-            if (block) Join(timeout);
-            return;
-        }
-        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw exception ?? new GreenletExit();
-        KillOnHub(exception);
-        if (block) Join(timeout);
+        if (!hub.IsCallerOnHub) hub.Post(() => KillOnHub(exception));
+        else if (ReferenceEquals(hub.CurrentGreenlet, this)) throw exception ?? new GreenletExit();
+        else KillOnHub(exception);
+        if (block && !Join(timeout)) throw new FiberTimeoutException($"{this} was killed but did not finish within {timeout}.");
     }
 
     private void KillOnHub(Exception? exception)
@@ -264,16 +288,21 @@ public partial class Fiber : Greenlet
 
     // ---- links --------------------------------------------------------------------------------------------
 
-    /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (at once if it has).</summary>
-    public void Link(Action<Fiber> callback) => AddLink(callback, 0);
+    /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (soon, from the hub loop,
+    /// if it has). Callbacks run in the order they were linked, one after another; one that throws is reported and
+    /// does not stop the others.</summary>
+    public void Link(Action<Fiber> callback) => AddLink(callback, LinkKind.Any);
 
     /// <summary>Like <see cref="Link"/>, only when the fiber finishes successfully.</summary>
-    public void LinkValue(Action<Fiber> callback) => AddLink(callback, 1);
+    public void LinkValue(Action<Fiber> callback) => AddLink(callback, LinkKind.Value);
 
     /// <summary>Like <see cref="Link"/>, only when the fiber finishes with an exception.</summary>
-    public void LinkException(Action<Fiber> callback) => AddLink(callback, 2);
+    public void LinkException(Action<Fiber> callback) => AddLink(callback, LinkKind.Exception);
 
-    /// <summary>Removes a callback added with <see cref="Link"/>, <see cref="LinkValue"/> or <see cref="LinkException"/>.</summary>
+    /// <summary>Removes a callback added with <see cref="Link"/>, <see cref="LinkValue"/> or <see cref="LinkException"/>
+    /// (every registration of it). Once it is removed it is never called, even if the fiber has already finished and
+    /// its links are being called (gevent's <c>unlink</c>; for example, a link may unlink a later one). From another
+    /// thread the removal is posted to the hub and takes effect when the hub runs it.</summary>
     public void Unlink(Action<Fiber> callback)
     {
         ArgumentNullException.ThrowIfNull(callback);
@@ -285,7 +314,7 @@ public partial class Fiber : Greenlet
         _links?.RemoveAll(l => l.Callback == callback);
     }
 
-    private void AddLink(Action<Fiber> callback, int kind)
+    private void AddLink(Action<Fiber> callback, LinkKind kind)
     {
         ArgumentNullException.ThrowIfNull(callback);
         if (!Hub.IsCallerOnHub)
@@ -293,8 +322,8 @@ public partial class Fiber : Greenlet
             Hub.Post(() => AddLink(callback, kind));
             return;
         }
-        if (IsReady) ScheduleLink(callback, kind);
-        else (_links ??= []).Add((callback, kind));
+        (_links ??= []).Add((callback, kind));
+        if (IsReady) ScheduleLinks();
     }
 
     // ---- module-level functions (gevent.sleep, joinall, killall, wait, iwait) ----------------------------
@@ -336,12 +365,22 @@ public partial class Fiber : Greenlet
 
     /// <summary>Kills every fiber (gevent's <c>killall</c>); with <paramref name="block"/>, waits up to
     /// <paramref name="timeout"/> for them all to finish.</summary>
+    /// <remarks>As with <see cref="Kill"/>, a timeout that passes with fibers still running throws (gevent's
+    /// <c>killall(timeout=...)</c> raises <c>Timeout</c>); every fiber was still sent the kill.</remarks>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and some fiber was still running after
+    /// <paramref name="timeout"/>.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="fibers"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     public static void KillAll(IEnumerable<Fiber> fibers, Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(fibers);
+        Hub.ValidateTimeout(timeout);
         Fiber[] all = fibers.ToArray();
         foreach (Fiber f in all) f.Kill(exception, block: false);
-        if (block) JoinAll(all, timeout);
+        if (!block) return;
+        JoinAll(all, timeout);
+        int alive = all.Distinct().Count(f => !f.IsReady);
+        if (alive > 0) throw new FiberTimeoutException($"Fiber.KillAll: {alive} of the fibers killed did not finish within {timeout}.");
     }
 
     /// <summary>Waits until <paramref name="count"/> (default: all) of the fibers have finished or
