@@ -60,10 +60,9 @@ public sealed class FiberChannel<T> : IEnumerable<T>
             SyncHub.RaisePendingInterrupt(hub, "FiberChannel.Put");      // a kill that came first: nothing changes hands
             if (TryHandToGetter(hub, item))
             {
-                // the woken getter is at the back of the FIFO run queue: queueing behind it resumes this putter
-                // after the getter has run (a hub callback cannot block: it only hands the item over, as gevent's
+                // resume after the getter has run (from a hub callback it only hands the item over, as gevent's
                 // put from the hub does)
-                if (!ReferenceEquals(hub.CurrentGreenlet, hub.LoopGreenlet)) hub.SleepFor(TimeSpan.Zero, "FiberChannel.Put");
+                SyncHub.RunAfterWoken(hub, "FiberChannel.Put");
                 return;
             }
         }

@@ -72,12 +72,11 @@ internal sealed class Linkable
     internal void WaitBehindNotified(TimeSpan? timeout, string reason)
     {
         if ((_waiters.IsEmpty && _late == 0) || SyncHub.IsZero(timeout)) return;
-        if (Hub.Current is not { } hub || !ReferenceEquals(hub, _hub) || ReferenceEquals(hub.CurrentGreenlet, hub.LoopGreenlet)) return;
+        if (Hub.Current is not { } hub || !ReferenceEquals(hub, _hub)) return;
         _late++;
         try
         {
-            // the woken waiters are already in the FIFO run queue: going to its back runs this caller after them
-            hub.SleepFor(TimeSpan.Zero, reason);
+            SyncHub.RunAfterWoken(hub, reason);
         }
         finally
         {

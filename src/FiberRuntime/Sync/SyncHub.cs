@@ -44,5 +44,12 @@ internal static class SyncHub
         if (hub.CurrentGreenlet.PendingInterrupt is not null) hub.SleepFor(TimeSpan.Zero, reason);   // its Park raises it
     }
 
+    /// <summary>Resumes the calling fiber after every fiber already woken: wake-ups go through the FIFO run queue,
+    /// so going to its back is enough. A hub callback cannot block; there it returns at once.</summary>
+    internal static void RunAfterWoken(Hub hub, string reason)
+    {
+        if (!ReferenceEquals(hub.CurrentGreenlet, hub.LoopGreenlet)) hub.SleepFor(TimeSpan.Zero, reason);
+    }
+
     internal static bool IsZero(TimeSpan? timeout) => timeout is { } t && t == TimeSpan.Zero;
 }

@@ -77,8 +77,20 @@ public class KillTimeoutTests
     public void Kill_FromAnotherThread_WithTimeout_Throws_WhenTheFiberRefusesToDie()
     {
         var release = new FiberEvent();
-        Fiber f = Stubborn(release);                    // on the default hub
-        Thread.Sleep(20);
+        using var started = new ManualResetEventSlim();
+        Fiber f = Fiber.Spawn(() =>                     // on the default hub
+        {
+            started.Set();
+            try
+            {
+                Fiber.Sleep(Long);
+            }
+            catch (GreenletExit)
+            {
+                release.Wait();
+            }
+        });
+        Assert.True(started.Wait(Long));                // a fiber killed before it starts would just die
         Assert.Throws<FiberTimeoutException>(() => f.Kill(timeout: Short));
         release.Set();                                  // posted to the hub
         Assert.True(f.Join(Long));
