@@ -6,6 +6,8 @@ public class LinkNotificationTests
 {
     private sealed class ExpectedException(string message) : Exception(message);
 
+    private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
+
     /// <summary>gevent's Results: two listeners that unlink each other, and one more; all three throw.</summary>
     private sealed class Results
     {
@@ -37,10 +39,12 @@ public class LinkNotificationTests
         {
             Fiber p = Fiber.Spawn(() => failing ? throw new ExpectedException("body") : 5);
             var results = new Results();
+            var done = new FiberEvent();
             p.Link(results.Listener1);
             p.Link(results.Listener2);
             p.Link(results.Listener3);
-            Fiber.Sleep(TimeSpan.FromMilliseconds(50));
+            p.Link(_ => done.Set());                    // links run in order: the others have run before it
+            Assert.True(done.Wait(Long));
             Assert.Equal([5], results.Seen);
             p.Kill();
         });
@@ -57,8 +61,9 @@ public class LinkNotificationTests
             p.Link(_ => { seen.Add(10); throw new ExpectedException("1"); });
             p.Link(_ => { seen.Add(20); throw new ExpectedException("2"); });
             p.Link(_ => throw new ExpectedException("3"));
-            p.Link(_ => seen.Add(30));
-            Fiber.Sleep(TimeSpan.FromMilliseconds(50));
+            var done = new FiberEvent();
+            p.Link(_ => { seen.Add(30); done.Set(); });
+            Assert.True(done.Wait(Long));
             Assert.Equal([10, 20, 30], seen);
         });
     }
