@@ -125,6 +125,36 @@ internal static class DiagnosticsScenarios
         return verdict == "PASS" ? 0 : 3;
     }
 
+    /// <summary>threads --fibers N: in a process with no other hub, lists the OS threads (/proc/self/task/*/comm)
+    /// before, during and after one hub with N parked fibers. Prints "before a,b", "hub-thread NAME", "during
+    /// tid=comm,...", "lanes L", "after a,b" (tid lists of the threads whose name starts with "FiberRuntime").</summary>
+    public static int Threads(string[] args)
+    {
+        int n = Int(args, "--fibers", 100);
+        Console.WriteLine("before " + FiberRuntimeThreads());
+        Hub.Run(() =>
+        {
+            var stop = new FiberEvent();
+            var parked = Enumerable.Range(0, n).Select(_ => Fiber.Spawn(() => { stop.Wait(); })).ToList();
+            Fiber.Yield();
+            Console.WriteLine("hub-thread " + Thread.CurrentThread.Name + " tid=" + Environment.CurrentManagedThreadId);
+            Console.WriteLine("during " + FiberRuntimeThreads());
+            Console.WriteLine("lanes " + Hub.Current!.GetStats().Lanes);
+            stop.Set();
+            Fiber.JoinAll(parked);
+        }, new HubOptions { MaxFibers = n + 16 });
+        // the identity threads are released when the hub is destroyed; give them a moment to leave /proc
+        for (int i = 0; i < 100 && FiberRuntimeThreads().Contains("=FiberRuntime pa", StringComparison.Ordinal); i++) Thread.Sleep(20);
+        Console.WriteLine("after " + FiberRuntimeThreads());
+        return 0;
+    }
+
+    private static string FiberRuntimeThreads() =>
+        string.Join(",", Directory.EnumerateDirectories("/proc/self/task")
+            .Select(task => (Tid: Path.GetFileName(task), Comm: File.Exists(Path.Combine(task, "comm")) ? File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') : ""))
+            .Where(t => t.Comm.StartsWith("FiberRuntime", StringComparison.Ordinal))
+            .Select(t => $"{t.Tid}={t.Comm}"));
+
     private static long Mix(int id, long round) => (id * 1_000_003L) ^ (round * 7919L);
 
     [MethodImpl(MethodImplOptions.NoInlining)]

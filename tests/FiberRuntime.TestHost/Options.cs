@@ -13,7 +13,7 @@ internal sealed record Options(
           smoke                       one greenlet round trip (exit 4 and "REFUSED: ..." if the runtime is refused)
           overflow [--protection-guards]   unbounded recursion on a fiber: must die as a stack overflow
           gcpause --fibers N [--single-lane]   median forced full-GC pause with N parked fibers
-          events | profile [...]      diagnostics scenarios (see DiagnosticsScenarios.cs)
+          events | profile | threads [...]   diagnostics scenarios (see DiagnosticsScenarios.cs)
           stress | exceptions | quiet [flags]   GC torture; ends with one verdict line:
             VERDICT: PASS ...          every check held and the run exercised what its requirements ask (exit 0)
             VERDICT: CORRUPTION ...    a checksum, reference or round count was wrong (exit 3)

@@ -30,6 +30,8 @@ switch (args.FirstOrDefault())
         return GcPause.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
+    case "threads":
+        return DiagnosticsScenarios.Threads(args);
     case "profile":
         return DiagnosticsScenarios.Profile(args);
     case "overflow":
