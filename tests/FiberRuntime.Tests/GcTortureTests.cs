@@ -91,36 +91,26 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         Assert.Equal(3, run.ExitCode);
     }
 
-    [Fact]
-    public void A_run_without_GCs_while_the_fibers_are_parked_is_not_a_pass()
+    /// <summary>Runs whose checks all hold but that did not exercise what they claim: each must end in UNEXERCISED
+    /// (exit 5) naming the minimum it missed, never in PASS.</summary>
+    public static TheoryData<string, string, string[], string> Unexercised => new()
     {
-        HostRun run = HostRun.Start("stress --fibers 200 --rounds 5 --gc-every 0 --min-gcs 1", [], TimeSpan.FromMinutes(2));
-        output.WriteLine(run.Output);
-        Assert.Contains("VERDICT: UNEXERCISED", run.Output);
-        Assert.Contains("gcsParked=0<1", run.Output);
-        Assert.DoesNotContain("VERDICT: PASS", run.Output);
-        Assert.Equal(5, run.ExitCode);
-    }
-
-    [Fact]
-    public void The_gen0_budget_run_fails_when_the_budget_setting_does_not_take_effect()
-    {
-        // the same run as the positive one, without DOTNET_GCgen0size: the default budget gives a handful of gen0 GCs
-        HostRun run = HostRun.Start(Gen0Budget, [], TimeSpan.FromMinutes(4));
-        output.WriteLine(run.Output);
-        Assert.Contains("VERDICT: UNEXERCISED", run.Output);
-        Assert.Matches(@"missed=\[[^\]]*gen0=\d+<40", run.Output);
-        Assert.Equal(5, run.ExitCode);
-    }
-
-    [Fact]
-    public void An_external_collector_run_requires_external_GCs()
-    {
+        // no GC at all while the fibers are parked
+        { "GC forcing disabled", "stress --fibers 200 --rounds 5 --gc-every 0 --min-gcs 1", [], @"gcsParked=0<1" },
+        // the same run as the positive gen0-budget one, without DOTNET_GCgen0size: the default budget gives a handful
+        { "gen0 budget setting absent", Gen0Budget, [], @"gen0=\d+<40" },
         // the collector runs one GC at start, then waits for a million switches that never come
-        HostRun run = HostRun.Start("stress --fibers 200 --rounds 5 --gc-every 1000000 --gc-thread --min-gcs 0 --min-moved 0 --min-external 2", [], TimeSpan.FromMinutes(2));
-        output.WriteLine(run.Output);
-        Assert.Contains("VERDICT: UNEXERCISED", run.Output);
-        Assert.Matches(@"externalGCs=[01]<2", run.Output);
+        { "external collector idle", "stress --fibers 200 --rounds 5 --gc-every 1000000 --gc-thread --min-gcs 0 --min-moved 0 --min-external 2", [], @"externalGCs=[01]<2" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Unexercised))]
+    public void A_run_that_misses_its_minimums_is_not_a_pass(string name, string arguments, string[] environment, string missed)
+    {
+        HostRun run = HostRun.Start(arguments, environment, TimeSpan.FromMinutes(4));
+        output.WriteLine($"{name}:\n{run.Output}");
+        Assert.DoesNotContain("VERDICT: PASS", run.Output);
+        Assert.Matches(@"VERDICT: UNEXERCISED missed=\[[^\]]*" + missed, run.Output);
         Assert.Equal(5, run.ExitCode);
     }
 

@@ -22,29 +22,13 @@ public sealed class FiberGroupKillOneAndJoinTests
         });
     }
 
-    [Fact]
-    public void KillOne_raises_the_given_exception_and_without_block_returns_before_the_fiber_ends()
+    /// <summary>Runs a hub whose fibers fail on purpose, without the failures reaching standard error.</summary>
+    private static void RunQuietly(Action main)
     {
         Hub.UnhandledFiberException += Quiet;
         try
         {
-            Hub.Run(() =>
-            {
-                var group = new FiberGroup();
-                bool cleanedUp = false;
-                Fiber target = group.Spawn(() =>
-                {
-                    try { Fiber.Sleep(TimeSpan.FromHours(1)); }
-                    finally { cleanedUp = true; }
-                });
-                Fiber.Yield();
-                var reason = new InvalidOperationException("stop now");
-                group.KillOne(target, reason, block: false);
-                Assert.False(target.IsReady);              // the exception lands at the target's next switch
-                target.Join();
-                Assert.True(cleanedUp);
-                Assert.Same(reason, target.Exception);
-            });
+            Hub.Run(main);
         }
         finally
         {
@@ -54,6 +38,28 @@ public sealed class FiberGroupKillOneAndJoinTests
 
     private static void Quiet(Fiber f, Exception e)
     {
+    }
+
+    [Fact]
+    public void KillOne_raises_the_given_exception_and_without_block_returns_before_the_fiber_ends()
+    {
+        RunQuietly(() =>
+        {
+            var group = new FiberGroup();
+            bool cleanedUp = false;
+            Fiber target = group.Spawn(() =>
+            {
+                try { Fiber.Sleep(TimeSpan.FromHours(1)); }
+                finally { cleanedUp = true; }
+            });
+            Fiber.Yield();
+            var reason = new InvalidOperationException("stop now");
+            group.KillOne(target, reason, block: false);
+            Assert.False(target.IsReady);              // the exception lands at the target's next switch
+            target.Join();
+            Assert.True(cleanedUp);
+            Assert.Same(reason, target.Exception);
+        });
     }
 
     [Fact]
@@ -93,23 +99,15 @@ public sealed class FiberGroupKillOneAndJoinTests
     [Fact]
     public void Join_in_seconds_with_raiseError_rethrows_the_failure_of_a_member()
     {
-        Hub.UnhandledFiberException += Quiet;
-        try
+        RunQuietly(() =>
         {
-            Hub.Run(() =>
-            {
-                var group = new FiberGroup();
-                group.Spawn(() => Fiber.Sleep(0.01));
-                group.Spawn(() => throw new FormatException("member failed"));
-                var e = Assert.Throws<FormatException>(() => group.Join(5.0, raiseError: true));
-                Assert.Equal("member failed", e.Message);
-                Assert.True(group.Join(5.0, raiseError: false));   // without raiseError the failure is not rethrown
-                Assert.Throws<ArgumentOutOfRangeException>(() => group.Join(-1.0));
-            });
-        }
-        finally
-        {
-            Hub.UnhandledFiberException -= Quiet;
-        }
+            var group = new FiberGroup();
+            group.Spawn(() => Fiber.Sleep(0.01));
+            group.Spawn(() => throw new FormatException("member failed"));
+            var e = Assert.Throws<FormatException>(() => group.Join(5.0, raiseError: true));
+            Assert.Equal("member failed", e.Message);
+            Assert.True(group.Join(5.0, raiseError: false));   // without raiseError the failure is not rethrown
+            Assert.Throws<ArgumentOutOfRangeException>(() => group.Join(-1.0));
+        });
     }
 }
