@@ -114,6 +114,31 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         Assert.Equal(5, run.ExitCode);
     }
 
+    public static TheoryData<int, string, bool, bool> NegativeEndings => new()
+    {
+        { 139, "", false, true },                                                          // SIGSEGV
+        { 135, "", false, true },                                                          // SIGBUS
+        { 134, "Fatal error. Internal CLR error. (0x80131506)", false, true },             // the runtime's abort
+        { 134, "Unhandled exception. System.NullReferenceException: Object reference", false, true },
+        { 3, "VERDICT: CORRUPTION rounds=0/40000", false, true },
+        { 134, "Unhandled exception. System.ArgumentException: a bug in the host", false, false },   // an unrelated abort
+        { -1, "", true, false },                                                           // a hang
+        { 1, "", false, false },
+        { 137, "", false, false },                                                         // SIGKILL (e.g. out of memory)
+        { 0, "VERDICT: PASS rounds=40000/40000", false, false },
+        { 5, "VERDICT: UNEXERCISED missed=[gcsParked=0<1]", false, false },
+        { 0, "VERDICT: CORRUPTION rounds=0/40000", false, false },                         // the verdict and the exit disagree
+    };
+
+    [Theory]
+    [MemberData(nameof(NegativeEndings))]
+    public void A_negative_control_is_accepted_only_for_a_crash_signal_a_fatal_abort_or_a_corruption_verdict(int exit, string text, bool timedOut, bool accepted)
+    {
+        string how = NegativeOutcome.Classify(new HostRun(exit, text, timedOut), TimeSpan.FromMinutes(2), out bool acceptable);
+        output.WriteLine(how);
+        Assert.Equal(accepted, acceptable);
+    }
+
     [Fact]
     public void The_host_lists_every_flag_and_refuses_unknown_ones()
     {
