@@ -70,8 +70,15 @@ int fr_stackguard_discover(void* clr_thread, char* err, size_t errlen) {
         fr_sl.hj_retaddr_ptr = fr_sl.base + 40;
         fr_sl.hijack_verified = 1;
     }
+    {
+        /* TEST ONLY: FIBERRT_TEST_PERTURB=StackLimit:<delta> shifts the candidate, so the test suite can show that the
+         * behavioural check refuses a word that does not govern TryEnsureSufficientExecutionStack. */
+        const char* perturb = getenv("FIBERRT_TEST_PERTURB");
+        long delta;
+        if (perturb && sscanf(perturb, "StackLimit:%ld", &delta) == 1 && found + 2 + delta / 8 < SCAN_WORDS) fr_sl.sufficient += delta;
+    }
     probe_thread = clr_thread;
-    probe_saved = w[found + 2];
+    probe_saved = *(uintptr_t*)((char*)clr_thread + fr_sl.sufficient);
     return FR_OK;
 }
 

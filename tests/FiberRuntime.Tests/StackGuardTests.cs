@@ -48,6 +48,18 @@ public sealed partial class StackGuardTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void A_stack_limit_candidate_that_does_not_govern_the_API_is_refused_by_name()
+    {
+        // the candidate shifted by one word (a test-only perturbation): forcing it leaves the API answering true
+        HostRun bad = HostRun.Start("smoke", ["FIBERRT_TEST_PERTURB=StackLimit:8"], TimeSpan.FromMinutes(1));
+        output.WriteLine(bad.Output);
+        Assert.Equal(4, bad.ExitCode);
+        Assert.Contains("REFUSED: ", bad.Output);
+        Assert.Contains("m_CacheStackSufficientExecutionLimit", bad.Output);
+        Assert.DoesNotContain("result 42", bad.Output);
+    }
+
     [GeneratedRegex(@"at depth (\d+)")]
     private static partial Regex DepthLine();
 }
