@@ -35,7 +35,7 @@ static list_kind K[FR_LISTS];
 static void init_kinds(void) {
     K[FR_LIST_FRAMES] = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
     K[FR_LIST_EXINFOS] = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
-    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
+    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), fr_rt.gcframe_next };
 }
 
 /* Last node of a list that ends at `end`. Bounded by this one context's own depth. */
@@ -215,7 +215,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         c->exinfo = TH_EXINFO(th);
         c->exinfo_tail = c->exinfo ? tail_of(c->exinfo, fr_rt.exinfo_prev, NULL) : NULL;
         c->gcframe = TH_GCFRAME(th);
-        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, 0, h->base_gcframe) : NULL;
+        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, fr_rt.gcframe_next, h->base_gcframe) : NULL;
         c->state = FR_CTX_SUSPENDED;
         if (c->exinfo) h->in_handler++;
     }
