@@ -122,9 +122,10 @@ char* fr_find_thread_by_tid(long tid, int* matches) { return find_thread(tid, fr
  * and through a SuppressGCTransition call (cooperative). Each call checks the descriptor's fields against
  * what must be true at that point, and scans the Thread object for m_pGCFrame: the one word that, inside
  * a handler, points into this stack, differs from its value outside, and heads a chain of GCFrames
- * {Next, Thread*, ObjRefs, Count} with ascending addresses and Thread* == this thread that ends exactly at
- * the outside value. The exception dispatcher protects the thrown object with such a GCFrame whose ObjRefs
- * points into the ExInfo, which the cooperative check confirms. */
+ * {Next, Thread*, ObjRefs, Count} (offsets from the descriptor's GCFrame type where it has one) with
+ * ascending addresses and Thread* == this thread that ends exactly at the outside value. The exception
+ * dispatcher protects the thrown object with such a GCFrame whose ObjRefs points at a slot on this stack
+ * holding it, which the cooperative check confirms. */
 #define SCAN_WORDS 256          /* the first 2 KiB of Thread */
 
 static struct {

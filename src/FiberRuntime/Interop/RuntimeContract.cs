@@ -117,11 +117,8 @@ internal static unsafe class RuntimeContract
         {
             throw Refuse($"The native library libfiberrt for {RuntimeInformation.RuntimeIdentifier} could not be loaded ({e.Message})");
         }
-        byte* fingerprint = stackalloc byte[NativeMethods.FingerprintBufferSize];
-        if (NativeMethods.fr_contract_fingerprint(fingerprint, NativeMethods.FingerprintBufferSize) != NativeMethods.Ok)
-            throw Refuse("The runtime contract descriptor's fingerprint could not be read");
         string platform = $"linux-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
-        if (RuntimePolicy.Check(platform, Environment.Version, NativeMethods.ErrorText(fingerprint),
+        if (RuntimePolicy.Check(platform, Environment.Version, LoadedFingerprint(),
                 RuntimePolicy.StrictRequested, RuntimePolicy.AllowUnverifiedRequested) is { } policyProblem)
             throw Refuse(policyProblem);
 
@@ -132,6 +129,32 @@ internal static unsafe class RuntimeContract
         thread.Start();
         thread.Join();
         if (failure is not null) throw Refuse(failure);
+    }
+
+    /// <summary>The layout fingerprint of this runtime's contract descriptor (after <c>fr_contract_load</c>).</summary>
+    internal static string LoadedFingerprint()
+    {
+        byte* fingerprint = stackalloc byte[NativeMethods.FingerprintBufferSize];
+        if (NativeMethods.fr_contract_fingerprint(fingerprint, NativeMethods.FingerprintBufferSize) != NativeMethods.Ok)
+            throw new InvalidOperationException("the runtime contract descriptor is not loaded");
+        return NativeMethods.ErrorText(fingerprint);
+    }
+
+    /// <summary>The layout fingerprint of a contract descriptor's JSON text, read by the same native parser as the
+    /// running runtime's (either descriptor shape); a descriptor it refuses throws <see cref="PlatformNotSupportedException"/>
+    /// with the reason. For tests and tools: nothing here touches the running runtime.</summary>
+    internal static string DescriptorFingerprint(string json)
+    {
+        byte[] text = new byte[System.Text.Encoding.UTF8.GetByteCount(json) + 1];
+        System.Text.Encoding.UTF8.GetBytes(json, text);
+        byte* fingerprint = stackalloc byte[NativeMethods.FingerprintBufferSize];
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        fixed (byte* j = text)
+        {
+            if (NativeMethods.fr_descriptor_fingerprint(j, fingerprint, NativeMethods.FingerprintBufferSize, err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+                throw new PlatformNotSupportedException(NativeMethods.ErrorText(err));
+        }
+        return NativeMethods.ErrorText(fingerprint);
     }
 
     private static bool IsSet(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } s && s != "0";
