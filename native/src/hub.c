@@ -368,6 +368,16 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
         fr_set_err(err, errlen, "hub thread: unexpected GC mode or exception state on entry");
         return FR_E_RUNTIME;
     }
+    if (fr_rt.thread_stack_base >= 0) {
+        /* described from .NET 11 on: the runtime must have cached the whole reservation as this thread's stack, or its
+         * stack checks would fail on fiber slots */
+        char *base = FR_AT(t, fr_rt.thread_stack_base), *limit = FR_AT(t, fr_rt.thread_stack_limit);
+        if (base != h->base + h->total || limit < h->base || limit >= h->base + h->cfg.stack_size) {
+            fr_set_err(err, errlen, "hub thread: the runtime caches its stack as [%p, %p), not the hub's reservation [%p, %p)",
+                       (void*)limit, (void*)base, (void*)h->base, (void*)(h->base + h->total));
+            return FR_E_RUNTIME;
+        }
+    }
     h->thread = t;
     h->base_gcframe = TH_GCFRAME(t);
     h->current = h->root;
