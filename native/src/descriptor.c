@@ -136,6 +136,32 @@ static long field(const char* types, const char* type, const char* name) {
     return read_number(member(member(types, type), name), &v) ? v : -1;
 }
 
+/* Every descriptor field FiberRuntime reads, in fingerprint order. OPTIONAL: -1 when not described. GCFRAME: read
+ * when the descriptor has a GCFrame type (.NET 11+), else the layout every earlier runtime has (checked live by
+ * start-up verification) and "-" in the fingerprint. */
+enum { REQUIRED, OPTIONAL, GCFRAME };
+static const struct { const char* type; const char* name; size_t offset; int kind; long assumed; } FIELDS[] = {
+    { "Thread", "Frame", offsetof(fr_layout, thread_frame), REQUIRED, 0 },
+    { "Thread", "PreemptiveGCDisabled", offsetof(fr_layout, thread_pgc_disabled), REQUIRED, 0 },
+    { "Thread", "OSId", offsetof(fr_layout, thread_osid), REQUIRED, 0 },
+    { "Thread", "LinkNext", offsetof(fr_layout, thread_link_next), REQUIRED, 0 },
+    { "Thread", "ExceptionTracker", offsetof(fr_layout, thread_exception_tracker), REQUIRED, 0 },
+    { "Thread", "GCFrame", offsetof(fr_layout, thread_gcframe_described), OPTIONAL, 0 },
+    { "Thread", "CachedStackBase", offsetof(fr_layout, thread_stack_base), OPTIONAL, 0 },
+    { "Thread", "CachedStackLimit", offsetof(fr_layout, thread_stack_limit), OPTIONAL, 0 },
+    { "ThreadStore", "FirstThreadLink", offsetof(fr_layout, threadstore_first), REQUIRED, 0 },
+    { "Frame", "Next", offsetof(fr_layout, frame_next), REQUIRED, 0 },
+    { "InlinedCallFrame", "!", offsetof(fr_layout, icf_size), REQUIRED, 0 },
+    { "InlinedCallFrame", "CallSiteSP", offsetof(fr_layout, icf_callsite_sp), REQUIRED, 0 },
+    { "InlinedCallFrame", "CallerReturnAddress", offsetof(fr_layout, icf_caller_ra), REQUIRED, 0 },
+    { "ExceptionInfo", "PreviousNestedInfo", offsetof(fr_layout, exinfo_prev), REQUIRED, 0 },
+    { "ExceptionInfo", "ThrownObject", offsetof(fr_layout, exinfo_thrown), REQUIRED, 0 },
+    { "GCFrame", "Next", offsetof(fr_layout, gcframe_next), GCFRAME, 0 },
+    { "GCFrame", "ObjRefs", offsetof(fr_layout, gcframe_objrefs), GCFRAME, 16 },
+    { "GCFrame", "NumObjRefs", offsetof(fr_layout, gcframe_count), GCFRAME, 24 },
+};
+#define LAYOUT_FIELD(L, i) (*(long*)((char*)(L) + FIELDS[i].offset))
+
 int fr_descriptor_parse(const char* json, fr_layout* L, long* threadstore_index, char* err, size_t errlen) {
     memset(L, 0, sizeof *L);
     L->thread_gcframe = -1;
@@ -169,41 +195,25 @@ int fr_descriptor_parse(const char* json, fr_layout* L, long* threadstore_index,
         return FR_E_RUNTIME;
     }
     if (!read_string(member(globals, "OperatingSystem"), L->os, sizeof L->os)) strcpy(L->os, "-");
-    L->thread_frame = field(types, "Thread", "Frame");
-    L->thread_pgc_disabled = field(types, "Thread", "PreemptiveGCDisabled");
-    L->thread_osid = field(types, "Thread", "OSId");
-    L->thread_link_next = field(types, "Thread", "LinkNext");
-    L->thread_exception_tracker = field(types, "Thread", "ExceptionTracker");
-    L->threadstore_first = field(types, "ThreadStore", "FirstThreadLink");
-    L->frame_next = field(types, "Frame", "Next");
-    L->icf_size = field(types, "InlinedCallFrame", "!");
-    L->icf_callsite_sp = field(types, "InlinedCallFrame", "CallSiteSP");
-    L->icf_caller_ra = field(types, "InlinedCallFrame", "CallerReturnAddress");
-    L->exinfo_prev = field(types, "ExceptionInfo", "PreviousNestedInfo");
-    L->exinfo_thrown = field(types, "ExceptionInfo", "ThrownObject");
-    /* described from .NET 11 on; before, discovered (Thread.GCFrame) or assumed and checked live (GCFrame) */
-    L->thread_gcframe_described = field(types, "Thread", "GCFrame");
-    L->thread_stack_base = field(types, "Thread", "CachedStackBase");
-    L->thread_stack_limit = field(types, "Thread", "CachedStackLimit");
+    /* described from .NET 11 on; before, Thread.GCFrame is discovered and the GCFrame layout is assumed and checked live */
     L->gcframe_described = member(types, "GCFrame") != NULL;
-    L->gcframe_next = L->gcframe_described ? field(types, "GCFrame", "Next") : 0;
-    L->gcframe_objrefs = L->gcframe_described ? field(types, "GCFrame", "ObjRefs") : 16;
-    L->gcframe_count = L->gcframe_described ? field(types, "GCFrame", "NumObjRefs") : 24;
+    for (size_t i = 0; i < sizeof FIELDS / sizeof *FIELDS; i++) {
+        long v = FIELDS[i].kind == GCFRAME && !L->gcframe_described ? FIELDS[i].assumed : field(types, FIELDS[i].type, FIELDS[i].name);
+        if (v < 0 && FIELDS[i].kind != OPTIONAL) {
+            fr_set_err(err, errlen, "the runtime contract descriptor has no %s.%s", FIELDS[i].type, FIELDS[i].name);
+            return FR_E_RUNTIME;
+        }
+        LAYOUT_FIELD(L, i) = v;
+    }
     long icf_id = -1, ts_index = -1;
-    read_number(member(globals, "InlinedCallFrameIdentifier"), &icf_id);
-    read_pointer_index(member(globals, "ThreadStore"), &ts_index);
-    struct { const char* name; long v; } need[] = {
-        { "Thread.Frame", L->thread_frame }, { "Thread.PreemptiveGCDisabled", L->thread_pgc_disabled },
-        { "Thread.OSId", L->thread_osid }, { "Thread.LinkNext", L->thread_link_next },
-        { "Thread.ExceptionTracker", L->thread_exception_tracker }, { "ThreadStore.FirstThreadLink", L->threadstore_first },
-        { "Frame.Next", L->frame_next }, { "InlinedCallFrame size", L->icf_size },
-        { "InlinedCallFrame.CallSiteSP", L->icf_callsite_sp }, { "InlinedCallFrame.CallerReturnAddress", L->icf_caller_ra },
-        { "ExceptionInfo.PreviousNestedInfo", L->exinfo_prev }, { "ExceptionInfo.ThrownObject", L->exinfo_thrown },
-        { "GCFrame.Next", L->gcframe_next }, { "GCFrame.ObjRefs", L->gcframe_objrefs }, { "GCFrame.NumObjRefs", L->gcframe_count },
-        { "global InlinedCallFrameIdentifier", icf_id }, { "pointer global ThreadStore", ts_index },
-    };
-    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-        if (need[i].v < 0) { fr_set_err(err, errlen, "the runtime contract descriptor has no %s", need[i].name); return FR_E_RUNTIME; }
+    if (!read_number(member(globals, "InlinedCallFrameIdentifier"), &icf_id) || icf_id < 0) {
+        fr_set_err(err, errlen, "the runtime contract descriptor has no global InlinedCallFrameIdentifier");
+        return FR_E_RUNTIME;
+    }
+    if (!read_pointer_index(member(globals, "ThreadStore"), &ts_index) || ts_index < 0) {
+        fr_set_err(err, errlen, "the runtime contract descriptor has no pointer global ThreadStore");
+        return FR_E_RUNTIME;
+    }
     if ((L->thread_stack_base < 0) != (L->thread_stack_limit < 0)) {
         fr_set_err(err, errlen, "the runtime contract descriptor describes only one of Thread.CachedStackBase and Thread.CachedStackLimit");
         return FR_E_RUNTIME;
@@ -214,23 +224,13 @@ int fr_descriptor_parse(const char* json, fr_layout* L, long* threadstore_index,
 }
 
 int fr_layout_fingerprint(const fr_layout* L, char* out, size_t n) {
-    struct { const char* name; long v; } f[] = {
-        { "Thread.Frame", L->thread_frame }, { "Thread.PreemptiveGCDisabled", L->thread_pgc_disabled },
-        { "Thread.OSId", L->thread_osid }, { "Thread.LinkNext", L->thread_link_next },
-        { "Thread.ExceptionTracker", L->thread_exception_tracker }, { "Thread.GCFrame", L->thread_gcframe_described },
-        { "Thread.CachedStackBase", L->thread_stack_base }, { "Thread.CachedStackLimit", L->thread_stack_limit },
-        { "ThreadStore.FirstThreadLink", L->threadstore_first }, { "Frame.Next", L->frame_next },
-        { "InlinedCallFrame.!", L->icf_size }, { "InlinedCallFrame.CallSiteSP", L->icf_callsite_sp },
-        { "InlinedCallFrame.CallerReturnAddress", L->icf_caller_ra },
-        { "ExceptionInfo.PreviousNestedInfo", L->exinfo_prev }, { "ExceptionInfo.ThrownObject", L->exinfo_thrown },
-        { "GCFrame.Next", L->gcframe_described ? L->gcframe_next : -1 },
-        { "GCFrame.ObjRefs", L->gcframe_described ? L->gcframe_objrefs : -1 },
-        { "GCFrame.NumObjRefs", L->gcframe_described ? L->gcframe_count : -1 },
-        { "InlinedCallFrameIdentifier", (long)L->icf_identifier },
-    };
     int w = snprintf(out, n, "Architecture=%s\nOperatingSystem=%s\ncontract Thread=%ld\n", L->arch, L->os, L->thread_contract);
-    for (size_t i = 0; i < sizeof f / sizeof *f && w >= 0 && (size_t)w < n; i++)
-        w += f[i].v < 0 ? snprintf(out + w, n - (size_t)w, "%s=-\n", f[i].name) : snprintf(out + w, n - (size_t)w, "%s=%ld\n", f[i].name, f[i].v);
+    for (size_t i = 0; i < sizeof FIELDS / sizeof *FIELDS && w >= 0 && (size_t)w < n; i++) {
+        long v = FIELDS[i].kind == GCFRAME && !L->gcframe_described ? -1 : LAYOUT_FIELD(L, i);
+        w += v < 0 ? snprintf(out + w, n - (size_t)w, "%s.%s=-\n", FIELDS[i].type, FIELDS[i].name)
+                   : snprintf(out + w, n - (size_t)w, "%s.%s=%ld\n", FIELDS[i].type, FIELDS[i].name, v);
+    }
+    if (w >= 0 && (size_t)w < n) w += snprintf(out + w, n - (size_t)w, "InlinedCallFrameIdentifier=%lu\n", (unsigned long)L->icf_identifier);
     return w >= 0 && (size_t)w < n ? FR_OK : FR_E_INVAL;
 }
 
