@@ -20,7 +20,7 @@
 
 fr_layout fr_rt = { .thread_gcframe = -1 };
 static pthread_mutex_t contract_mu = PTHREAD_MUTEX_INITIALIZER;
-static char fingerprint[1024];
+static char fingerprint[2048];        /* the loaded descriptor's (see descriptor.c) */
 
 void fr_set_err(char* err, size_t errlen, const char* fmt, ...) {
     if (!err || !errlen) return;
@@ -62,7 +62,9 @@ int fr_contract_load(char* err, size_t errlen) {
     long ts_index = -1;
     if ((rc = fr_descriptor_parse(d->json, &parsed, &ts_index, err, errlen)) != FR_OK) goto out;
     if ((uint32_t)ts_index >= d->pointer_count) { fr_set_err(err, errlen, "descriptor ThreadStore index %ld out of range", ts_index); rc = FR_E_RUNTIME; goto out; }
-    fr_layout_fingerprint(&parsed, fingerprint, sizeof fingerprint);   /* of the descriptor as read, before any test perturbation */
+    if (fr_layout_fingerprint(&parsed, fingerprint, sizeof fingerprint) != FR_OK) {     /* as read, before any test perturbation */
+        fr_set_err(err, errlen, "the runtime contract descriptor's fingerprint does not fit its buffer"); rc = FR_E_RUNTIME; goto out;
+    }
     {
         /* TEST ONLY: FIBERRT_TEST_PERTURB=<Field>:<delta> shifts one descriptor offset, so the test suite can show
          * that start-up verification refuses a layout that does not match the running runtime. */
