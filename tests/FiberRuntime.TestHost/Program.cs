@@ -44,6 +44,8 @@ switch (args.FirstOrDefault())
         return DiagnosticsScenarios.Profile(args);
     case "overflow":
         return Overflow.Run(args);
+    case "suite":
+        return StressSuite.Command(args);
 }
 
 try
