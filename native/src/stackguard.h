@@ -54,8 +54,10 @@ FR_API int fr_stackguard_confirm(int while_forced, int after_restore, char* err,
 /* The sufficient-execution limit a context runs with (tests, diagnostics). */
 FR_API int64_t fr_context_stack_limit(const fr_hub* h, uint32_t id);
 
-/* contract.c: a field offset the descriptor describes, or -1. */
+/* contract.c: a field offset the loaded descriptor describes, or -1 (descriptor.c: the same in a given JSON). Used for
+ * fields outside the layout fingerprint: Thread.State, the stack-bound cross-check. */
 long fr_described_field(const char* type, const char* field);
+long fr_descriptor_field(const char* json, const char* type, const char* name);
 
 /* Hub thread, at attach: checks the hub Thread's cached bounds against the reservation and precomputes the
  * per-context limits. Returns FR_OK or FR_E_RUNTIME with a sentence. */
