@@ -45,7 +45,10 @@ public sealed unsafe partial class Hub
         foreach (StackFrame frame in new StackTrace(false).GetFrames())
         {
             MethodBase? m = frame.GetMethod();
-            if (m is not null && m.DeclaringType != typeof(Hub) && m.IsDefined(typeof(UnmanagedCallersOnlyAttribute), false)) return true;
+            // the hub's own entry points and the runtime's (System.Private.CoreLib: .NET 11's exception dispatch enters
+            // managed code through [UnmanagedCallersOnly] methods) are not callbacks of user code
+            if (m is null || m.DeclaringType == typeof(Hub) || m.Module.Assembly == typeof(object).Assembly) continue;
+            if (m.IsDefined(typeof(UnmanagedCallersOnlyAttribute), false)) return true;
         }
         return false;
     }
