@@ -124,6 +124,7 @@ internal sealed class HttpConnection<T>(T transport, HttpOptions options) where 
             int rel = data[scanned..].IndexOf((byte)'\n');
             if (rel < 0) break;
             int lf = scanned + rel;
+            if (lf >= options.MaxHeadBytes) throw new HttpError(431, "request header fields too large");
             if (lf == 0 || data[lf - 1] != (byte)'\r') throw HttpError.BadRequest("bare LF in the request head");
             if (lineLength < 0)
             {
