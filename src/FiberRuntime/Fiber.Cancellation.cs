@@ -11,7 +11,8 @@ public partial class Fiber
     /// <c>Fiber.Await(Task.Delay(t, Fiber.Current!.CancellationToken))</c> or an <c>HttpClient</c> call, so that a kill
     /// stops them at once instead of leaving them running. Callbacks registered on it run synchronously on the hub
     /// thread at the kill: keep them short and non-blocking.</summary>
-    /// <remarks>Free for fibers that never read it: the source behind it is created on first use.</remarks>
+    /// <remarks>Free for fibers that never read it: the source behind it is created on first use. The root fiber
+    /// (<see cref="Hub.Run(Action, HubOptions?)"/>'s main) is never killed, so its token is never cancelled.</remarks>
     public CancellationToken CancellationToken
     {
         get

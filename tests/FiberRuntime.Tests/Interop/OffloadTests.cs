@@ -167,6 +167,32 @@ public sealed class OffloadTests
     }
 
     [Fact]
+    public void A_blocking_call_through_Offload_is_not_reported_by_the_blocking_monitor()
+    {
+        var reports = new List<FiberRuntime.Diagnostics.BlockingReport>();
+        Hub? mine = null;
+        void OnBlocked(FiberRuntime.Diagnostics.BlockingReport r)
+        {
+            lock (reports) if (ReferenceEquals(r.Hub, mine)) reports.Add(r);   // the event is static
+        }
+        Hub.Blocked += OnBlocked;
+        try
+        {
+            Hub.Run(() =>
+            {
+                mine = Hub.Current;
+                Fiber.Offload(() => Thread.Sleep(1500));       // on the hub's thread this would be reported
+            }, new HubOptions { MaxBlockingTime = TimeSpan.FromMilliseconds(500) });
+        }
+        finally
+        {
+            Hub.Blocked -= OnBlocked;
+        }
+        // a busy machine may deschedule the hub thread for a moment; nothing comes near the offloaded 1.5 s
+        lock (reports) Assert.DoesNotContain(reports, r => r.Duration >= TimeSpan.FromMilliseconds(1400));
+    }
+
+    [Fact]
     public void Null_work_is_refused_and_the_hub_keeps_running()
     {
         Hub.Run(() =>
