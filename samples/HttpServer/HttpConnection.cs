@@ -204,6 +204,7 @@ internal sealed class HttpConnection<T>(T transport, HttpOptions options) where 
     /// connection waits for the client: so every response is out before the server waits.</summary>
     private bool Fill()
     {
+        bool answered = _out.Count > 0;
         Flush();
         if (_start == _end) _start = _end = 0;
         else if (_end == _in.Length)
@@ -213,7 +214,7 @@ internal sealed class HttpConnection<T>(T transport, HttpOptions options) where 
             _start = 0;
         }
         TimeSpan timeout = _start == _end && !_inRequest ? options.IdleTimeout : RequestTimeLeft();
-        int n = _io.Receive(_in.AsSpan(_end), timeout);
+        int n = answered && _start == _end ? _io.ReceiveAfterWait(_in.AsSpan(_end), timeout) : _io.Receive(_in.AsSpan(_end), timeout);
         if (n == 0) return false;
         _end += n;
         return true;

@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using FiberRuntime;
 using FiberRuntime.IO;
 
 namespace HttpServer;
@@ -12,6 +13,11 @@ internal interface ITransport
     /// when nothing arrived within <paramref name="timeout"/>.</summary>
     int Receive(Span<byte> buffer, TimeSpan timeout);
 
+    /// <summary>Like <see cref="Receive"/>, for when bytes are unlikely to be there yet (a response was just sent and
+    /// the client has not had a round trip to answer): waits for readability first instead of trying a receive that
+    /// would only say "try again".</summary>
+    int ReceiveAfterWait(Span<byte> buffer, TimeSpan timeout);
+
     /// <summary>Sends all of <paramref name="data"/>; <see cref="TimeoutException"/> when the client stops reading.</summary>
     void Send(ReadOnlySpan<byte> data, TimeSpan timeout);
 
@@ -23,7 +29,16 @@ internal interface ITransport
 /// <summary>A fiber socket: a blocked receive or send suspends only the connection's fiber.</summary>
 internal readonly struct FiberTransport(FiberSocket socket) : ITransport
 {
+    private readonly int _fd = (int)socket.Socket.Handle;
+
     public int Receive(Span<byte> buffer, TimeSpan timeout) => socket.Receive(buffer, SocketFlags.None, timeout);
+
+    public int ReceiveAfterWait(Span<byte> buffer, TimeSpan timeout)
+    {
+        // one epoll_ctl and then the receive that succeeds, instead of recv (EAGAIN), epoll_ctl and recv again
+        if (!Hub.WaitReadable(_fd, timeout)) throw new FiberTimeoutException($"no request within {timeout}");
+        return socket.Receive(buffer, SocketFlags.None, timeout);
+    }
 
     public void Send(ReadOnlySpan<byte> data, TimeSpan timeout) => socket.SendAll(data, SocketFlags.None, timeout);
 
@@ -46,6 +61,8 @@ internal sealed class ThreadTransportState(Socket socket)
 /// <summary>A blocking socket: a blocked receive or send blocks the connection's thread.</summary>
 internal readonly struct ThreadTransport(ThreadTransportState state) : ITransport
 {
+    public int ReceiveAfterWait(Span<byte> buffer, TimeSpan timeout) => Receive(buffer, timeout);    // the receive blocks anyway
+
     public int Receive(Span<byte> buffer, TimeSpan timeout)
     {
         int ms = Milliseconds(timeout);
