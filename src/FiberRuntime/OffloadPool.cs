@@ -68,7 +68,7 @@ internal static class OffloadPool
         for (int wanted = s_queue.Count - s_idle; wanted > 0 && s_threads < s_maxThreads; wanted--)
         {
             s_threads++;
-            new Thread(Worker, 256 * 1024) { IsBackground = true, Name = "FiberRuntime offload" }.UnsafeStart();
+            new Thread(Worker) { IsBackground = true, Name = "FiberRuntime offload" }.UnsafeStart();   // default stack: the work is arbitrary user code
         }
     }
 
