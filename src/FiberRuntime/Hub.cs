@@ -8,7 +8,7 @@ using FiberRuntime.Scheduling;
 namespace FiberRuntime;
 
 /// <summary>
-/// One OS thread that runs greenlets, with its stack arena and its identity thread (see DESIGN.md).
+/// One OS thread that runs greenlets, with its stack arena and its identity thread (README.md, "How it works").
 /// A greenlet belongs to the hub it was created on and never runs on another OS thread.
 /// </summary>
 /// <remarks>
@@ -108,6 +108,7 @@ public sealed unsafe partial class Hub
             {
                 // one slot more than MaxFibers: a greenlet that ends into a parent that never ran must start that
                 // parent while still standing on its own stack, so it briefly needs a slot beyond its own
+                // (HubOptions.MaxFibersLimit keeps this within NativeMethods.MaxCapacity)
                 Capacity = (uint)_options.MaxFibers + 1,
                 Flags = (_options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0) |
                         (_options.SingleIdentityLane ? NativeMethods.FlagSingleLane : 0) |

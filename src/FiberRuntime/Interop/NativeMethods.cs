@@ -10,6 +10,9 @@ internal static unsafe partial class NativeMethods
 
     internal const int ErrorBufferSize = 512;
 
+    /// <summary>FR_MAX_CAPACITY in fiberrt.h: the most stack slots a native hub holds.</summary>
+    internal const int MaxCapacity = 1 << 24;
+
     /// <summary>fr_status codes.</summary>
     internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6;
 
