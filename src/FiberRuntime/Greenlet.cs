@@ -47,6 +47,7 @@ public class Greenlet
     internal object? WaitSubject;       // what the wait is on, formatted only when a message needs it
     private Scheduling.WaitNode? _waitNode;
     private Scheduling.WakeTimer? _wakeTimer;
+    private Scheduling.IoWait? _ioWait;
     private GreenletDiagnostics? _diagnostics;     // name, spawn site, suspended stack: only when used
 
     /// <summary>A number that identifies the greenlet in diagnostics (events, run-info dumps, messages): unique in
@@ -72,6 +73,8 @@ public class Greenlet
     internal Scheduling.WaitNode WaitNode => _waitNode ??= new Scheduling.WaitNode(this);
 
     internal Scheduling.WakeTimer WakeTimer => _wakeTimer ??= new Scheduling.WakeTimer(this);
+
+    internal Scheduling.IoWait IoWait => _ioWait ??= new Scheduling.IoWait(this);
 
     /// <summary>Creates a greenlet that will run <paramref name="run"/>; its argument is the value of the first
     /// <see cref="Switch"/> to it and its return value goes to <paramref name="parent"/>.</summary>

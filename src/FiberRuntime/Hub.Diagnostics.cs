@@ -61,12 +61,12 @@ public sealed partial class Hub
         _reactorWaits++;
         if (timeoutMs == 0)
         {
-            reactor.Wait(this, 0);
+            reactor.Wait(0);
             return 0;
         }
         long start = Now;
         Volatile.Write(ref _sleepingSince, start);
-        reactor.Wait(this, timeoutMs);
+        reactor.Wait(timeoutMs);
         long slept = Now - start;
         Volatile.Write(ref _sleepingSince, 0);
         Volatile.Write(ref _idleTicks, _idleTicks + slept);

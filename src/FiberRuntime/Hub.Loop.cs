@@ -219,7 +219,9 @@ public sealed partial class Hub
         if (Current is not { } hub) return EpollReactor.PollBlocking(fd, write, timeout);
         Greenlet g = hub.CurrentGreenlet;
         int token = hub.PrepareWait();
-        object w = hub._reactor!.Arm(fd, write, g, token);
+        IoWait io = g.IoWait;
+        io.Token = token;
+        hub._reactor!.Arm(io, fd, write);
         WakeTimer? timer = null;
         if (timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan)
         {
@@ -233,14 +235,14 @@ public sealed partial class Hub
         }
         finally
         {
-            hub._reactor.Disarm(w, write, g);
+            hub._reactor.Disarm(io);
             if (timer is not null) hub.CancelTimer(timer);
         }
     }
 
     /// <summary>Wakes the fibers waiting on <paramref name="fd"/> with <paramref name="error"/>: call before closing a
     /// descriptor that fibers of this hub may be waiting on.</summary>
-    internal void CancelDescriptorWaits(int fd, Exception error) => _reactor?.Cancel(this, fd, error);
+    internal void CancelDescriptorWaits(int fd, Exception error) => _reactor?.Cancel(fd, error);
 
     /// <summary>Raises <paramref name="error"/> in <paramref name="g"/> at its current (or next) blocking point; a
     /// wake-up already on its way is delivered first, so nothing it was handed is lost.</summary>

@@ -78,3 +78,11 @@ internal sealed class WakeTimer(Greenlet owner) : HubTimer
     /// <summary>The value a timed-out wait is woken with.</summary>
     internal static readonly object TimedOut = new();
 }
+
+/// <summary>A greenlet's own descriptor watcher, reused for every descriptor wait: wakes the wait it was armed for.</summary>
+internal sealed class IoWait(Greenlet owner) : IoWatcher
+{
+    internal int Token;
+
+    internal override void OnReady(Exception? error) => owner.Hub.Wake(owner, Token, null, error);
+}
