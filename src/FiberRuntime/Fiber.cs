@@ -131,7 +131,7 @@ public partial class Fiber : Greenlet
 
     private void Schedule(TimeSpan? delay)
     {
-        ParentUnchecked ??= Hub.LoopGreenlet;
+        ParentUnchecked ??= Hub.Scheduler.LoopGreenlet;
         if (IsDead) return;                                  // killed before it was scheduled
         if (delay is { } d && d > TimeSpan.Zero) Hub.StartTimer(new StartTimer(this), d);
         else Hub.ScheduleStart(this);
@@ -242,11 +242,8 @@ public partial class Fiber : Greenlet
     private void KillOnHub(Exception? exception)
     {
         if (IsReady || IsDead) return;
-        if (IsNotStarted)
+        if (EndIfNotStarted(exception))
         {
-            MarkDeadUnstarted();
-            if (FiberRuntimeEventSource.LifecycleEnabled)
-                FiberRuntimeEventSource.Log.FiberExit(Hub.Id, Id, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
             if (exception is null or GreenletExit)
             {
                 WasKilled = true;

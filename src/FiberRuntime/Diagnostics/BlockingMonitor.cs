@@ -38,7 +38,7 @@ internal static class BlockingMonitor
             {
                 foreach (Hub hub in s_hubs)
                 {
-                    hub.CheckBlocking(Stopwatch.GetTimestamp());
+                    hub.Scheduler.CheckBlocking(Stopwatch.GetTimestamp());
                     if (hub.Options.MaxBlockingTime is { } max && max / 4 < period) period = max / 4;
                 }
             }

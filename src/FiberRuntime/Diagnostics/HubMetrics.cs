@@ -3,7 +3,7 @@ using System.Diagnostics;
 namespace FiberRuntime.Diagnostics;
 
 /// <summary>The EventCounters' values, summed over the live hubs. Called by the counters' timer thread; reads each
-/// hub's fields racily (see Hub.Diagnostics.cs).</summary>
+/// hub's fields racily (see Scheduler's counters).</summary>
 internal static class HubMetrics
 {
     public static double Hubs() => Hub.LiveHubs.Count;
@@ -18,15 +18,15 @@ internal static class HubMetrics
 
     public static double LiveGreenlets() => Sum(static hub => hub.LiveGreenletsRacy);
 
-    public static double RunQueueLength() => Sum(static hub => hub.ReadyCountRacy);
+    public static double RunQueueLength() => Sum(static hub => hub.Scheduler.ReadyCountRacy);
 
-    public static double PendingTimers() => Sum(static hub => hub.TimerCountRacy);
+    public static double PendingTimers() => Sum(static hub => hub.Scheduler.TimerCountRacy);
 
-    public static double IoWaiters() => Sum(static hub => hub.IoWaitersRacy);
+    public static double IoWaiters() => Sum(static hub => hub.Scheduler.IoWaitersRacy);
 
-    public static double Switches() => Hub.TotalSwitches();
+    public static double Switches() => HubRegistry.TotalSwitches();
 
-    public static double ReactorWaits() => Hub.TotalReactorWaits();
+    public static double ReactorWaits() => HubRegistry.TotalReactorWaits();
 
     private static readonly Lock s_lock = new();
     private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
@@ -42,8 +42,8 @@ internal static class HubMetrics
             IReadOnlyList<Hub> hubs = Hub.LiveHubs;
             foreach (Hub hub in hubs)
             {
-                long idleNow = hub.IdleTicksRacy(now);
-                (long at, long idleThen) = s_last.TryGetValue(hub, out var last) ? last : (hub.RegisteredAt, 0);
+                long idleNow = hub.Scheduler.IdleTicksRacy(now);
+                (long at, long idleThen) = s_last.TryGetValue(hub, out var last) ? last : (hub.Scheduler.StartedAt, 0);
                 if (now > at)
                 {
                     wall += now - at;

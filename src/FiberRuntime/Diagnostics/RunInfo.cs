@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Runtime.InteropServices;
 using System.Text;
+using FiberRuntime.Scheduling;
 
 namespace FiberRuntime.Diagnostics;
 
@@ -303,13 +304,13 @@ public static class RunInfo
     private static Task<RawHub>? Request(Hub hub)
     {
         if (hub.IsStopping) return null;
-        if (hub.IsCallerOnHub) return Task.FromResult(hub.Snapshot());
+        if (hub.IsCallerOnHub) return Task.FromResult(HubSnapshot.Take(hub));
         var answer = new TaskCompletionSource<RawHub>(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Post(() =>
         {
             try
             {
-                answer.TrySetResult(hub.Snapshot());
+                answer.TrySetResult(HubSnapshot.Take(hub));
             }
             catch (Exception e)
             {
