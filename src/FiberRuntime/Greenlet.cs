@@ -134,6 +134,10 @@ public class Greenlet
     /// <summary>What sort of greenlet this is, for diagnostics: "greenlet", "fiber", "main" or "hub loop".</summary>
     internal virtual string Kind => "greenlet";
 
+    /// <summary>Whether <see cref="HubOptions.CaptureWaitStacks"/> records this greenlet's stack when it suspends (the
+    /// hub loop's is always the same).</summary>
+    internal virtual bool RecordsWaitStacks => true;
+
     /// <summary>The body delegate, for diagnostics (its method names the greenlet when it has no <see cref="Name"/>).</summary>
     internal virtual Delegate? Body => _body;
 

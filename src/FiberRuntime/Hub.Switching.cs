@@ -22,7 +22,7 @@ public sealed unsafe partial class Hub
     /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
     internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
     {
-        if (_captureWaitStacks && !ReferenceEquals(from, _scheduler.LoopIfCreated)) CaptureSuspendedStack(from);
+        if (_captureWaitStacks && from.RecordsWaitStacks) CaptureSuspendedStack(from);
         bool starting = to.Slot < 0;
         if (starting) StartContext(to);
         // both transfer fields are null at rest (TakeTransfer clears them): store only what is there, so the

@@ -306,8 +306,8 @@ public sealed unsafe partial class Hub
     /// <summary>The greenlet slots (index = slot; the root's is the last). Hub thread.</summary>
     internal ReadOnlySpan<Greenlet?> Slots => _bySlot;
 
-    /// <summary>Started, unfinished greenlets other than the hub's loop (the main greenlet included). Racy read.</summary>
-    internal int LiveGreenletsRacy => _live - (_scheduler.LoopIfCreated is { Slot: >= 0 } ? 1 : 0) + 1;
+    /// <summary>Started, unfinished greenlets in fiber slots (the root excluded). Racy read.</summary>
+    internal int LiveRacy => _live;
 
     /// <summary>The greenlet running on the hub thread now. Racy read from another thread (for "hub is busy" notes).</summary>
     internal Greenlet? RunningGreenletRacy

@@ -16,7 +16,8 @@ internal static class HubMetrics
         return n;
     }
 
-    public static double LiveGreenlets() => Sum(static hub => hub.LiveGreenletsRacy);
+    /// <summary>Started, unfinished greenlets other than the hub's loop, the main greenlet included.</summary>
+    public static double LiveGreenlets() => Sum(static hub => hub.LiveRacy - (hub.Scheduler.LoopIfCreated is { Slot: >= 0 } ? 1 : 0) + 1);
 
     public static double RunQueueLength() => Sum(static hub => hub.Scheduler.ReadyCountRacy);
 

@@ -130,6 +130,8 @@ internal sealed partial class Scheduler
 
         internal override string Kind => "hub loop";
 
+        internal override bool RecordsWaitStacks => false;
+
         protected override object? Run(object? argument)
         {
             _scheduler.RunLoop();
