@@ -8,6 +8,9 @@ namespace FiberRuntime.Diagnostics;
 /// <see cref="HubOptions.CaptureSpawnSites"/> / <see cref="HubOptions.CaptureWaitStacks"/> are on.</summary>
 internal sealed class GreenletDiagnostics
 {
+    private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
+    private static readonly string[] s_plumbing = ["FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1"];
+
     public string? Name;
 
     /// <summary>Where it was created (spawned), with file and line where symbols allow.</summary>
@@ -49,8 +52,6 @@ internal sealed class GreenletDiagnostics
         return tick > 0 ? n[..tick] : n;
     }
 
-    private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
-
     /// <summary>Formats a captured stack for people, without the switching plumbing: the frames of <see cref="Hub"/>,
     /// <see cref="Greenlet"/> and <see cref="Fiber"/> above the first other frame (the park and switch machinery, the
     /// spawn call) and below the last one (a greenlet's entry, <c>Hub.Run</c>). What a fiber waits in (a
@@ -77,8 +78,6 @@ internal sealed class GreenletDiagnostics
         }
         return sb.ToString();
     }
-
-    private static readonly string[] s_plumbing = ["FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1"];
 
     private static bool IsPlumbing(DiagnosticMethodInfo? m)
     {

@@ -6,6 +6,9 @@ namespace FiberRuntime.Diagnostics;
 /// hub's fields racily (see Scheduler's counters).</summary>
 internal static class HubMetrics
 {
+    private static readonly Lock s_lock = new();
+    private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
+
     public static double Hubs() => Hub.LiveHubs.Count;
 
     /// <summary>A per-hub reading summed over the live hubs (once a second per counter: a delegate is fine).</summary>
@@ -28,9 +31,6 @@ internal static class HubMetrics
     public static double Switches() => HubRegistry.TotalSwitches();
 
     public static double ReactorWaits() => HubRegistry.TotalReactorWaits();
-
-    private static readonly Lock s_lock = new();
-    private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
 
     /// <summary>The share of time the hub threads were not asleep in the reactor since the previous call (or since
     /// they started), in percent of all live hubs' time.</summary>

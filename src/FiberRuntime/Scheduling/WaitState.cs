@@ -19,12 +19,12 @@ internal struct WaitState
 /// <summary>A greenlet's own timer, reused for every timed wait: wakes the wait it was armed for.</summary>
 internal sealed class WakeTimer(Scheduler scheduler, Greenlet owner) : HubTimer
 {
+    /// <summary>The value a timed-out wait is woken with.</summary>
+    internal static readonly object TimedOut = new();
+
     internal int Token;
 
     internal override void Fire() => scheduler.Wake(owner, Token, TimedOut);
-
-    /// <summary>The value a timed-out wait is woken with.</summary>
-    internal static readonly object TimedOut = new();
 }
 
 /// <summary>A greenlet's own descriptor watcher, reused for every descriptor wait: wakes the wait it was armed for.</summary>
