@@ -9,7 +9,11 @@ namespace FiberRuntime.Diagnostics;
 internal sealed class GreenletDiagnostics
 {
     private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
-    private static readonly string[] s_plumbing = ["FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1"];
+    private static readonly string[] s_plumbing =
+    [
+        "FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1",
+        "FiberRuntime.Scheduling.Scheduler", "FiberRuntime.Scheduling.HubScheduling",
+    ];
 
     public string? Name;
 
@@ -53,7 +57,7 @@ internal sealed class GreenletDiagnostics
     }
 
     /// <summary>Formats a captured stack for people, without the switching plumbing: the frames of <see cref="Hub"/>,
-    /// <see cref="Greenlet"/> and <see cref="Fiber"/> above the first other frame (the park and switch machinery, the
+    /// <see cref="Greenlet"/>, <see cref="Fiber"/> and the scheduler above the first other frame (the park and switch machinery, the
     /// spawn call) and below the last one (a greenlet's entry, <c>Hub.Run</c>). What a fiber waits in (a
     /// <c>FiberEvent</c>, a socket, a server's accept loop) stays. Trim-safe: frames are described by
     /// <see cref="DiagnosticMethodInfo"/>.</summary>
