@@ -285,7 +285,7 @@ public class Greenlet
     private protected bool EndIfNotStarted(Exception? exception)
     {
         if (_state != State.NotStarted) return false;
-        _hub.Retire(this, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
+        _hub.Retire(this, -1, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
         return true;
     }
 

@@ -163,7 +163,6 @@ public sealed unsafe partial class Hub
     private void RunContext(uint id)
     {
         Greenlet g = CurrentGreenlet;
-        System.Diagnostics.Debug.Assert(g.Slot == id);
         RestoreThreadState(g);
         object? result = null;
         Exception? error = null;
@@ -181,7 +180,7 @@ public sealed unsafe partial class Hub
         {
             error = e;              // raised in the parent
         }
-        Retire(g, g.OutcomeOf(result, error));
+        Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
         if (to.Slot < 0)
         {

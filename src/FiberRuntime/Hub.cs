@@ -277,7 +277,7 @@ public sealed unsafe partial class Hub
         {
             if (_bySlot[i] is not { } g) continue;
             NativeMethods.fr_context_abandon(_native, (uint)i);
-            Retire(g, FiberOutcome.Killed);
+            Retire(g, i, FiberOutcome.Killed);
         }
     }
 
@@ -285,11 +285,15 @@ public sealed unsafe partial class Hub
     /// killed before it started, or the hub abandoned it), so its slot, the live count and the FiberExit event
     /// always agree. A greenlet that ends by its run returning calls this while still on its own stack: the slot
     /// is given back once the final switch is off it (the spare slot covers the gap).</summary>
-    internal void Retire(Greenlet g, FiberOutcome outcome)
+    /// <param name="g">The greenlet.</param>
+    /// <param name="slot">Its slot as the native side named it (not read from the greenlet: the native id is what the
+    /// slot table is indexed by), or -1 when it never had one.</param>
+    /// <param name="outcome">How it ended, for the event.</param>
+    internal void Retire(Greenlet g, int slot, FiberOutcome outcome)
     {
-        if (g.Slot >= 0)
+        if (slot >= 0)
         {
-            _bySlot[g.Slot] = null;
+            _bySlot[slot] = null;
             _live--;
         }
         g.MarkDead();
