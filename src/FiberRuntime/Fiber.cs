@@ -165,6 +165,7 @@ public partial class Fiber : Greenlet
         _status = error is null ? Status.Succeeded : Status.Failed;
         Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
         _done?.Set();
+        CancelFiberToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
@@ -245,6 +246,7 @@ public partial class Fiber : Greenlet
             }
             return;
         }
+        CancelFiberToken();                     // before the kill is raised: what the fiber awaits stops with it
         Hub.InterruptSoon(this, exception ?? new GreenletExit());
     }
 

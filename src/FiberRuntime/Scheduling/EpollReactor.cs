@@ -10,7 +10,10 @@ namespace FiberRuntime.Scheduling;
 /// <remarks>
 /// Readiness is level-triggered and armed one-shot per wait (<c>EPOLLONESHOT</c>): a wait on a descriptor that is
 /// already readable returns at once, and any descriptor works, not only ones drained to <c>EAGAIN</c>. Each wait
-/// costs one <c>epoll_ctl</c>. One reader and one writer may wait on a descriptor at a time.
+/// costs one <c>epoll_ctl</c>: a descriptor stays registered (disabled, once its one-shot fired) between waits, so a
+/// connection's next receive re-arms it with one <c>EPOLL_CTL_MOD</c> instead of an ADD and a DEL, and allocates
+/// nothing; <see cref="Cancel"/> (the descriptor is about to close) removes it. One reader and one writer may wait on
+/// a descriptor at a time.
 /// </remarks>
 internal sealed unsafe partial class EpollReactor : IReactor
 {
@@ -20,7 +23,6 @@ internal sealed unsafe partial class EpollReactor : IReactor
     private readonly int _wakeFd;
     private int _wakePending;           // 1 while a wake-up is written and not yet consumed
     private readonly Dictionary<int, FdState> _fds = [];
-    private readonly Stack<FdState> _spare = new();     // reused, so a wait allocates nothing
 
     /// <summary>What epoll is told about one descriptor: the watcher of each direction.</summary>
     private sealed class FdState
@@ -28,6 +30,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
         public int Fd;
         public IoWatcher? Reader, Writer;
         public bool Registered;
+        public bool Detached;               // cancelled (its descriptor is closing): no longer in epoll or the table
     }
 
     public EpollReactor()
@@ -65,8 +68,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
     {
         if (!_fds.TryGetValue(fd, out FdState? st))
         {
-            st = _spare.TryPop(out FdState? s) ? s : new FdState();
-            st.Fd = fd;
+            st = new FdState { Fd = fd };
             _fds[fd] = st;
         }
         if ((write ? st.Writer : st.Reader) is not null)
@@ -97,8 +99,8 @@ internal sealed unsafe partial class EpollReactor : IReactor
         watcher.ReactorState = null;
         if (watcher.Write) st.Writer = null; else st.Reader = null;
         IoWaiters--;
-        if (st.Reader is null && st.Writer is null) Forget(st);
-        else Rearm(st);
+        // both directions idle: the registration stays (one-shot, so at most one stray event) for the next wait
+        if ((st.Reader is not null || st.Writer is not null) && !st.Detached) Rearm(st);
     }
 
     /// <summary>Hub thread: calls the watchers armed on <paramref name="fd"/> with <paramref name="error"/> (the
@@ -109,6 +111,10 @@ internal sealed unsafe partial class EpollReactor : IReactor
         IoWatcher? reader = st.Reader, writer = st.Writer;
         reader?.OnReady(error);
         writer?.OnReady(error);
+        // forget it while the descriptor is still open (its number may be reused as soon as it closes); watchers just
+        // called disarm the detached record without touching epoll
+        Forget(st);
+        st.Detached = true;
     }
 
     private void Rearm(FdState st)
@@ -119,6 +125,8 @@ internal sealed unsafe partial class EpollReactor : IReactor
         int rc = epoll_ctl(_epoll, st.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st.Fd, &ev);
         if (rc != 0 && !st.Registered && Marshal.GetLastPInvokeError() == EEXIST)
             rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, st.Fd, &ev);     // registered by an earlier watcher of a reused fd
+        else if (rc != 0 && st.Registered && Marshal.GetLastPInvokeError() == ENOENT)
+            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, st.Fd, &ev);     // closed without Cancel (the kernel dropped it), then reused
         if (rc != 0)
             throw new IOException($"Cannot wait on descriptor {st.Fd}: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()}).");
         st.Registered = true;
@@ -132,7 +140,6 @@ internal sealed unsafe partial class EpollReactor : IReactor
             st.Registered = false;
         }
         _fds.Remove(st.Fd);
-        _spare.Push(st);
     }
 
     /// <summary>Hub thread: sleeps until <see cref="Wake"/>, a descriptor event, or <paramref name="timeoutMs"/>
@@ -213,7 +220,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
     }
 
     private const int EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
-    private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17;
+    private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17, ENOENT = 2;
     private const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLONESHOT = 1u << 30;
 
     [LibraryImport("libc", SetLastError = true)] private static partial int epoll_create1(int flags);
