@@ -9,7 +9,7 @@ namespace FiberRuntime.Tests.Interop;
 public sealed class DescriptorWaitTests
 {
     /// <summary>A connected loopback TCP pair; the server side is non-blocking.</summary>
-    private sealed class Pair : IDisposable
+    internal sealed class Pair : IDisposable
     {
         public readonly Socket Client, Server;
 

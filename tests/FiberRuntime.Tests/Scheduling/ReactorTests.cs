@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using FiberRuntime.Scheduling;
+using Pair = FiberRuntime.Tests.Interop.DescriptorWaitTests.Pair;
 
 namespace FiberRuntime.Tests.Scheduling;
 
@@ -20,29 +19,14 @@ public sealed class ReactorTests
         }
     }
 
-    /// <summary>A connected loopback TCP pair; `Server` is the side the reactor watches.</summary>
-    private sealed class Pair : IDisposable
+    /// <summary>Arms a reader and a writer on the same descriptor.</summary>
+    private static (CountingWatcher Reader, CountingWatcher Writer) ArmBoth(EpollReactor reactor, int fd)
     {
-        public readonly Socket Client, Server;
-
-        public Pair()
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            Client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            Client.Connect(listener.LocalEndPoint!);
-            Server = listener.Accept();
-            Server.Blocking = false;
-        }
-
-        public int ServerFd => (int)Server.Handle;
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            Server.Dispose();
-        }
+        var reader = new CountingWatcher();
+        var writer = new CountingWatcher();
+        reactor.Arm(reader, fd, write: false);
+        reactor.Arm(writer, fd, write: true);
+        return (reader, writer);
     }
 
     [Fact]
@@ -77,10 +61,7 @@ public sealed class ReactorTests
     {
         using var reactor = new EpollReactor();
         using var pair = new Pair();
-        var reader = new CountingWatcher();
-        var writer = new CountingWatcher();
-        reactor.Arm(reader, pair.ServerFd, write: false);
-        reactor.Arm(writer, pair.ServerFd, write: true);
+        (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var e = Assert.Throws<InvalidOperationException>(() => reactor.Arm(new CountingWatcher(), pair.ServerFd, write: false));
         Assert.Contains("already waiting", e.Message, StringComparison.Ordinal);
         Assert.Equal(2, reactor.IoWaiters);
@@ -100,10 +81,7 @@ public sealed class ReactorTests
     {
         using var reactor = new EpollReactor();
         using var pair = new Pair();
-        var reader = new CountingWatcher();
-        var writer = new CountingWatcher();
-        reactor.Arm(reader, pair.ServerFd, write: false);
-        reactor.Arm(writer, pair.ServerFd, write: true);
+        (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var closing = new ObjectDisposedException("socket");
         reactor.Cancel(pair.ServerFd, closing);
         Assert.Same(closing, reader.LastError);
