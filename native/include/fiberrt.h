@@ -5,7 +5,7 @@
  * slots (each with a PROT_NONE guard page below it), the top part is the hub thread's own stack.
  * Managed code runs on every slot. A suspended fiber's explicit Frames (its InlinedCallFrame from the
  * switch P/Invoke), exception records (ExInfo) and GCFrames are linked, in stack-address order, onto
- * a parked "identity" thread, so the GC walks them as if they were one long stack (see DESIGN.md).
+ * a parked "identity" thread, so the GC walks them as if they were one long stack (README.md, "How it works").
  *
  * Contexts are named by a small integer: 0..capacity-1 are fiber slots, `capacity` is the hub's own
  * stack. The managed side owns scheduling; this library owns stacks, registers and

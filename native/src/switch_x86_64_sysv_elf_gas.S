@@ -18,7 +18,7 @@
  *     +0x30  rbp
  *     +0x38  return address (rip)
  *
- *   A new context is this same layout written by fr_context_new (arena.c): the return address is
+ *   A new context is this same layout written by fr_context_new (hub.c): the return address is
  *   fr_trampoline, r12 carries the fr_hub*, and MXCSR / x87 CW hold the ABI defaults.
  *
  * Why no ucontext: swapcontext saves and restores the signal mask with a syscall on every switch.

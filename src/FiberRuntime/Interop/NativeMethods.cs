@@ -10,6 +10,9 @@ internal static unsafe partial class NativeMethods
 
     internal const int ErrorBufferSize = 512;
 
+    /// <summary>FR_MAX_CAPACITY in fiberrt.h: the most stack slots a native hub holds.</summary>
+    internal const int MaxCapacity = 1 << 24;
+
     internal const int FingerprintBufferSize = 2048;
 
     /// <summary>fr_status codes.</summary>
