@@ -285,18 +285,9 @@ int32_t fr_context_new(fr_hub* h) {
     int32_t id = fr_arena_take(h);
     if (id < 0) return id;
     fr_ctx* c = &h->ctx[id];
-    /* The initial context fr_swap restores (layout in switch_x86_64_sysv_elf_gas.S). The slot top is
-     * page-aligned (stack_size is a multiple of the page size), so fr_trampoline starts 16-byte aligned. */
-    uint64_t* sp = (uint64_t*)(h->base + ((size_t)id + 1) * h->cfg.stack_size);
-    *--sp = (uint64_t)(uintptr_t)fr_trampoline; /* return address */
-    *--sp = 0;                                  /* rbp */
-    *--sp = 0;                                  /* rbx */
-    *--sp = (uint64_t)(uintptr_t)h;             /* r12: the hub, for fr_fiber_start */
-    *--sp = 0;                                  /* r13 */
-    *--sp = 0;                                  /* r14 */
-    *--sp = 0;                                  /* r15 */
-    *--sp = 0x037Full << 32 | 0x1F80u;          /* MXCSR default | x87 control word default */
-    c->sp = sp;
+    /* The slot top is page-aligned (stack_size is a multiple of the page size), which the ABIs' 16-byte stack
+     * alignment needs; the initial frame itself is the switch's business (fr_make_context, in the .S). */
+    c->sp = fr_make_context(h->base + ((size_t)id + 1) * h->cfg.stack_size, h);
     c->state = FR_CTX_NEW;
     c->frame = c->frame_tail = c->exinfo = c->exinfo_tail = c->gcframe_tail = NULL;
     c->gcframe = h->base_gcframe;
