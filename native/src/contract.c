@@ -444,7 +444,7 @@ static long pop_offset_at(const uint8_t* b) {
 static long pop_offset_at(const uint8_t* b) {
     uint32_t w[4];
     memcpy(w, b, sizeof w);
-    if ((w[0] & 0xFFFFFC00u) != 0xA9400000u) return -1;       /* LDP (64-bit, signed offset 0), base x0 */
+    if ((w[0] & 0xFFFF83E0u) != 0xA9400000u) return -1;       /* LDP xA, xB, [x0] (64-bit, signed offset 0) */
     uint32_t a = w[0] & 31, bb = (w[0] >> 10) & 31;
     if (a == bb || a == 31 || bb == 31 || a == 0 || bb == 0) return -1;
     if ((w[1] & 0xFFC00000u) != 0xF9000000u || (w[1] & 31) != a || ((w[1] >> 5) & 31) != bb) return -1;  /* STR xA, [xB, #imm12*8] */

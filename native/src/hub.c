@@ -383,6 +383,8 @@ static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
         fr_set_err(err, errlen, "stack size %zu is not a multiple of the page size between %zu and %zu", c->stack_size, FR_MIN_STACK_SIZE, FR_MAX_STACK_SIZE);
         return 0;
     }
+    /* 64 KiB pages (some arm64 kernels) make a 64 KiB slot all guard page */
+    if (c->stack_size < 2 * pg) { fr_set_err(err, errlen, "stack size %zu leaves no room beside its guard page of %zu bytes", c->stack_size, pg); return 0; }
     if (c->hub_stack_size < ((size_t)256 << 10) || c->hub_stack_size % pg) { fr_set_err(err, errlen, "hub stack size %zu is below 256 KiB or not page-aligned", c->hub_stack_size); return 0; }
     if (!c->hub_entry || !c->identity_entry || !c->fiber_entry || !c->switch_callback) { fr_set_err(err, errlen, "missing entry point"); return 0; }
     return 1;

@@ -6,7 +6,7 @@ namespace FiberRuntime;
 
 // What diagnostics read from a hub: its id, the registry of live hubs, the loop's counters and the run-info snapshot.
 // The counters are plain fields written by the hub thread only; other threads read them racily (an int or a long
-// is read whole on x64), which is all a periodic counter needs.
+// is read whole on x64 and arm64), which is all a periodic counter needs.
 public sealed partial class Hub
 {
     private static int s_nextHubId;

@@ -24,6 +24,7 @@ switch (args.FirstOrDefault())
         try
         {
             Console.WriteLine("result " + Hub.Run(() => new Greenlet(x => (int)x! + 1).Switch(41)));
+            Console.WriteLine("runtime: " + FiberRuntime.Interop.RuntimeContract.Note);
             return 0;
         }
         catch (PlatformNotSupportedException e)

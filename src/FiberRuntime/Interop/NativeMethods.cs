@@ -52,6 +52,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int fr_verify_in_catch(int depth);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_in_catch_coop(int depth, void* caughtRef);
     [LibraryImport(Lib)] internal static partial int fr_verify_end(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial byte* fr_contract_note();
 
     // ---- hubs ----
     [LibraryImport(Lib)] internal static partial int fr_hub_create(HubConfig* config, nint* hub, byte* err, nuint errlen);
