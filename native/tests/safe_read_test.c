@@ -80,20 +80,23 @@ int main(void) {
     const char* chosen = fr_safe_read_method();
     CHECK(strncmp(chosen, vm == -1 ? "pipe" : "process_vm_readv", 4) == 0, "fr_safe_read chose %s", chosen);
 
-    /* a fresh process without process_vm_readv: fr_safe_read falls back on its first call */
+    /* a fresh process without process_vm_readv: fr_safe_read falls back on its first call. Where the system call
+     * is missing already (qemu-user), the calls above showed that; and qemu-user 7.2 can hang a forked child. */
     fflush(stdout);
-    pid_t pid = fork();
+    pid_t pid = vm == -1 ? -1 : fork();
     if (pid == 0) {
-        if (vm != -1 && !deny_process_vm_readv()) { printf("seccomp unavailable: fallback decision not checked\n"); _exit(0); }
+        if (!deny_process_vm_readv()) { printf("seccomp unavailable: fallback decision not checked\n"); _exit(0); }
         char c;
         CHECK(fr_safe_read_vm(&c, (uintptr_t)mem, 1) == -1, "the seccomp filter did not make process_vm_readv ENOSYS");
         exercise("fr_safe_read without process_vm_readv", fr_safe_read, base, bytes);
         CHECK(strncmp(fr_safe_read_method(), "pipe", 4) == 0, "fr_safe_read chose %s", fr_safe_read_method());
         _exit(failures ? 1 : 0);
     }
-    int st = 0;
-    waitpid(pid, &st, 0);
-    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child without process_vm_readv failed (status %#x)", st);
+    if (pid > 0) {
+        int st = 0;
+        waitpid(pid, &st, 0);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the child without process_vm_readv failed (status %#x)", st);
+    }
 
     if (failures) return 1;
     printf("safe_read_test: pipe path%s and fr_safe_read (%s) copy readable memory and refuse unmapped memory\n",
