@@ -11,7 +11,7 @@ namespace FiberRuntime.Diagnostics;
 /// </summary>
 /// <remarks>
 /// Filtering is by level first: <c>Error</c> unhandled fiber exceptions, <c>Warning</c> blocking reports,
-/// <c>Informational</c> hub start/stop and fiber spawn/exit (and run-info dumps on request). These events have no
+/// <c>Informational</c> runtime verification (once), hub start/stop and fiber spawn/exit (and run-info dumps on request). These events have no
 /// keyword, so <c>dotnet-trace collect --providers FiberRuntime</c> (keyword mask 0, Informational) shows them: EventPipe
 /// enables only keyword-less events for a zero mask. The two high-volume streams are Verbose and need their keyword:
 /// <see cref="Keywords.Switch"/> (2, one event per switch) and <see cref="Keywords.Scheduler"/> (4, one event per hub
