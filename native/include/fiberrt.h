@@ -54,6 +54,15 @@ enum fr_status {
  * uses is present. Idempotent. */
 FR_API int fr_contract_load(char* err, size_t errlen);
 
+/* The loaded descriptor's layout fingerprint: one "name=value" line per descriptor value FiberRuntime reads, in a
+ * fixed order, "-" for an optional field the descriptor does not describe (see native/src/descriptor.c). The
+ * managed side compares it with the layouts the project has verified. FR_E_STATE before fr_contract_load. */
+FR_API int fr_contract_fingerprint(char* out, size_t outlen);
+
+/* The same for a descriptor's JSON text given here (either the .NET 10 or the .NET 11 shape): parses it as
+ * fr_contract_load would and writes its fingerprint, or explains why it is refused. For tests and tools. */
+FR_API int fr_descriptor_fingerprint(const char* json, char* out, size_t outlen, char* err, size_t errlen);
+
 /* Start-up verification of the Thread layout (including Thread::m_pGCFrame, which the descriptor does
  * not describe). Driven from managed code on one thread, in this order: fr_verify_begin;
  * then per sample fr_verify_outside (normal P/Invoke), fr_verify_outside_coop (SuppressGCTransition),

@@ -35,7 +35,7 @@ static list_kind K[FR_LISTS];
 static void init_kinds(void) {
     K[FR_LIST_FRAMES] = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
     K[FR_LIST_EXINFOS] = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
-    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
+    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), fr_rt.gcframe_next };
 }
 
 /* Last node of a list that ends at `end`. Bounded by this one context's own depth. */
@@ -215,7 +215,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         c->exinfo = TH_EXINFO(th);
         c->exinfo_tail = c->exinfo ? tail_of(c->exinfo, fr_rt.exinfo_prev, NULL) : NULL;
         c->gcframe = TH_GCFRAME(th);
-        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, 0, h->base_gcframe) : NULL;
+        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, fr_rt.gcframe_next, h->base_gcframe) : NULL;
         c->state = FR_CTX_SUSPENDED;
         if (c->exinfo) h->in_handler++;
     }
@@ -358,6 +358,16 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
     if (*(uint32_t*)(t + fr_rt.thread_pgc_disabled) != 0 || TH_EXINFO(t) != NULL) {
         fr_set_err(err, errlen, "hub thread: unexpected GC mode or exception state on entry");
         return FR_E_RUNTIME;
+    }
+    if (fr_rt.thread_stack_base >= 0) {
+        /* described from .NET 11 on: the runtime must have cached the whole reservation as this thread's stack, or its
+         * stack checks would fail on fiber slots */
+        char *base = FR_AT(t, fr_rt.thread_stack_base), *limit = FR_AT(t, fr_rt.thread_stack_limit);
+        if (base != h->base + h->total || limit < h->base || limit >= h->base + h->cfg.stack_size) {
+            fr_set_err(err, errlen, "hub thread: the runtime caches its stack as [%p, %p), not the hub's reservation [%p, %p)",
+                       (void*)limit, (void*)base, (void*)h->base, (void*)(h->base + h->total));
+            return FR_E_RUNTIME;
+        }
     }
     h->thread = t;
     h->base_gcframe = TH_GCFRAME(t);

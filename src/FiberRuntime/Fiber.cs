@@ -26,7 +26,6 @@ public partial class Fiber : Greenlet
     private volatile Status _status;
     private Exception? _exception;
     private WaitQueue? _joiners;
-    private List<(Action<Fiber> Callback, int Kind)>? _links;
     private ManualResetEventSlim? _done;
 
     internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
@@ -167,21 +166,11 @@ public partial class Fiber : Greenlet
         _status = error is null ? Status.Succeeded : Status.Failed;
         Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
         _done?.Set();
+        CancelFiberToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
-        if (_links is { } links)
-        {
-            _links = null;
-            foreach ((Action<Fiber> cb, int kind) in links) ScheduleLink(cb, kind);
-        }
+        ScheduleLinks();
         _joiners?.WakeAll(Hub);
-    }
-
-    private void ScheduleLink(Action<Fiber> callback, int kind)
-    {
-        if (kind == 1 && !IsSuccessful) return;
-        if (kind == 2 && IsSuccessful) return;
-        Hub.ScheduleCallback(static s => { var (cb, f) = ((Action<Fiber>, Fiber))s!; cb(f); }, (callback, this));
     }
 
     // ---- waiting for it -----------------------------------------------------------------------------------
@@ -224,19 +213,21 @@ public partial class Fiber : Greenlet
     /// <summary>Raises <paramref name="exception"/> (default: a <see cref="GreenletExit"/>) in the fiber at its switch
     /// point (gevent's <c>kill</c>). A fiber that has not started dies without running. With
     /// <paramref name="block"/>, waits up to <paramref name="timeout"/> for it to finish.</summary>
+    /// <remarks>Timeouts follow the API's rule: calls that wait to observe (<see cref="Join"/>, <see cref="JoinAll"/>,
+    /// <see cref="Wait"/>) return what they saw; calls that must bring something about (<see cref="Get"/>, and
+    /// <see cref="Kill"/> / <see cref="KillAll"/> with <paramref name="block"/>) throw when it did not happen in
+    /// time. gevent's <c>killall</c> raises its <c>Timeout</c> so; its <c>Greenlet.kill</c> returns silently.</remarks>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and the fiber was still running after
+    /// <paramref name="timeout"/> (it still has the exception to handle: it may end later).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     public void Kill(Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
         Hub hub = Hub;
-        if (!hub.IsCallerOnHub)
-        {
-            hub.Post(() => KillOnHub(exception));
-            if (block) Join(timeout);
-            return;
-        }
-        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw exception ?? new GreenletExit();
-        KillOnHub(exception);
-        if (block) Join(timeout);
+        if (!hub.IsCallerOnHub) hub.Post(() => KillOnHub(exception));
+        else if (ReferenceEquals(hub.CurrentGreenlet, this)) throw exception ?? new GreenletExit();
+        else KillOnHub(exception);
+        if (block && !Join(timeout)) throw new FiberTimeoutException($"{this} was killed but did not finish within {timeout}.");
     }
 
     private void KillOnHub(Exception? exception)
@@ -259,42 +250,8 @@ public partial class Fiber : Greenlet
             }
             return;
         }
+        CancelFiberToken();                     // before the kill is raised: what the fiber awaits stops with it
         Hub.InterruptSoon(this, exception ?? new GreenletExit());
-    }
-
-    // ---- links --------------------------------------------------------------------------------------------
-
-    /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (at once if it has).</summary>
-    public void Link(Action<Fiber> callback) => AddLink(callback, 0);
-
-    /// <summary>Like <see cref="Link"/>, only when the fiber finishes successfully.</summary>
-    public void LinkValue(Action<Fiber> callback) => AddLink(callback, 1);
-
-    /// <summary>Like <see cref="Link"/>, only when the fiber finishes with an exception.</summary>
-    public void LinkException(Action<Fiber> callback) => AddLink(callback, 2);
-
-    /// <summary>Removes a callback added with <see cref="Link"/>, <see cref="LinkValue"/> or <see cref="LinkException"/>.</summary>
-    public void Unlink(Action<Fiber> callback)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        if (!Hub.IsCallerOnHub)
-        {
-            Hub.Post(() => Unlink(callback));
-            return;
-        }
-        _links?.RemoveAll(l => l.Callback == callback);
-    }
-
-    private void AddLink(Action<Fiber> callback, int kind)
-    {
-        ArgumentNullException.ThrowIfNull(callback);
-        if (!Hub.IsCallerOnHub)
-        {
-            Hub.Post(() => AddLink(callback, kind));
-            return;
-        }
-        if (IsReady) ScheduleLink(callback, kind);
-        else (_links ??= []).Add((callback, kind));
     }
 
     // ---- module-level functions (gevent.sleep, joinall, killall, wait, iwait) ----------------------------
@@ -336,12 +293,22 @@ public partial class Fiber : Greenlet
 
     /// <summary>Kills every fiber (gevent's <c>killall</c>); with <paramref name="block"/>, waits up to
     /// <paramref name="timeout"/> for them all to finish.</summary>
+    /// <remarks>As with <see cref="Kill"/>, a timeout that passes with fibers still running throws (gevent's
+    /// <c>killall(timeout=...)</c> raises <c>Timeout</c>); every fiber was still sent the kill.</remarks>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and some fiber was still running after
+    /// <paramref name="timeout"/>.</exception>
+    /// <exception cref="ArgumentNullException"><paramref name="fibers"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     public static void KillAll(IEnumerable<Fiber> fibers, Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(fibers);
+        Hub.ValidateTimeout(timeout);
         Fiber[] all = fibers.ToArray();
         foreach (Fiber f in all) f.Kill(exception, block: false);
-        if (block) JoinAll(all, timeout);
+        if (!block) return;
+        JoinAll(all, timeout);
+        int alive = all.Distinct().Count(f => !f.IsReady);
+        if (alive > 0) throw new FiberTimeoutException($"Fiber.KillAll: {alive} of the fibers killed did not finish within {timeout}.");
     }
 
     /// <summary>Waits until <paramref name="count"/> (default: all) of the fibers have finished or

@@ -78,15 +78,18 @@ internal static class DiagnosticsScenarios
         return 0;
     }
 
-    /// <summary>profile --fibers N --seconds S: N suspended fibers — a third parked inside catch blocks, a third at the
-    /// bottom of deep call chains, a third plain — all yielding round after round for S seconds while a sampling
-    /// profiler walks the threads. Each fiber checks its own data after every switch. Prints
-    /// "PROFILE: PASS rounds=R checks=C" (or "PROFILE: CORRUPTION ...", exit 3).</summary>
+    /// <summary>profile --fibers N --seconds S [--min-rounds K]: N suspended fibers — a third parked inside catch blocks,
+    /// a third at the bottom of deep call chains, a third plain — all yielding round after round for at least S seconds and
+    /// until each made K rounds (at most S + 120 s) while a sampling profiler walks the threads. Each fiber checks its own data after every switch. Prints "lanes tid,..."
+    /// (the OS ids of the hub's identity threads, where the profiler sees the parked fibers) once they are parked, then
+    /// "PROFILE: PASS fibers=N rounds=R perFiber=P checks=C" when every check held and every fiber made at least K
+    /// rounds (default 10), else "PROFILE: CORRUPTION ..." (exit 3) or "PROFILE: TOO-FEW-ROUNDS ..." (exit 5).</summary>
     public static int Profile(string[] args)
     {
-        int n = Int(args, "--fibers", 2000), seconds = Int(args, "--seconds", 3);
+        int n = Int(args, "--fibers", 2000), seconds = Int(args, "--seconds", 3), minRounds = Int(args, "--min-rounds", 10);
         if (!WaitFor("go")) return 2;
         long rounds = 0, checks = 0, errors = 0;
+        var perFiber = new long[n];
         var sw = Stopwatch.StartNew();
         Hub.Run(() =>
         {
@@ -109,21 +112,64 @@ internal static class DiagnosticsScenarios
                         checks++;
                         if (got != expected) errors++;
                         rounds++;
+                        perFiber[id]++;
                     }
                 });
             }
-            while (sw.Elapsed < TimeSpan.FromSeconds(seconds)) Fiber.Sleep(0.05);
+            Fiber.Sleep(0.2);
+            Console.WriteLine("lanes " + string.Join(",", ThreadsNamed("FiberRuntime pa")));
+            Console.Out.Flush();
+            // at least S seconds, and on until every fiber has made its rounds (a profiler attached slows the switches
+            // down: each sample walks every suspended stack), within a bound
+            while ((sw.Elapsed < TimeSpan.FromSeconds(seconds) || perFiber.Min() < minRounds) && sw.Elapsed < TimeSpan.FromSeconds(seconds + 120))
+                Fiber.Sleep(0.05);
             stop = true;
             Fiber.JoinAll(fibers);
             foreach (Fiber f in fibers)
                 if (!f.IsSuccessful) errors++;
         }, new HubOptions { MaxFibers = n + 16 });
-        string verdict = errors == 0 && checks > n ? "PASS" : "CORRUPTION";
-        Console.WriteLine($"PROFILE: {verdict} fibers={n} rounds={rounds} checks={checks} errors={errors} gen2={GC.CollectionCount(2)}");
+        long fewest = perFiber.Min();
+        string verdict = errors != 0 ? "CORRUPTION" : fewest < minRounds ? "TOO-FEW-ROUNDS" : "PASS";
+        Console.WriteLine($"PROFILE: {verdict} fibers={n} rounds={rounds} perFiber={fewest} checks={checks} errors={errors} gen2={GC.CollectionCount(2)}");
         Console.Out.Flush();
         WaitFor("exit");
-        return verdict == "PASS" ? 0 : 3;
+        return verdict switch { "PASS" => 0, "CORRUPTION" => 3, _ => 5 };
     }
+
+    /// <summary>threads --fibers N: in a process with no other hub, lists the OS threads (/proc/self/task/*/comm)
+    /// before, during and after one hub with N parked fibers. Prints "before a,b", "hub-thread NAME", "during
+    /// tid=comm,...", "lanes L", "after a,b" (tid lists of the threads whose name starts with "FiberRuntime").</summary>
+    public static int Threads(string[] args)
+    {
+        int n = Int(args, "--fibers", 100);
+        Console.WriteLine("before " + FiberRuntimeThreads());
+        Hub.Run(() =>
+        {
+            var stop = new FiberEvent();
+            var parked = Enumerable.Range(0, n).Select(_ => Fiber.Spawn(() => { stop.Wait(); })).ToList();
+            Fiber.Yield();
+            Console.WriteLine("hub-thread " + Thread.CurrentThread.Name + " tid=" + Environment.CurrentManagedThreadId);
+            Console.WriteLine("during " + FiberRuntimeThreads());
+            Console.WriteLine("lanes " + Hub.Current!.GetStats().Lanes);
+            stop.Set();
+            Fiber.JoinAll(parked);
+        }, new HubOptions { MaxFibers = n + 16 });
+        // the identity threads are released when the hub is destroyed; give them a moment to leave /proc
+        for (int i = 0; i < 100 && FiberRuntimeThreads().Contains("=FiberRuntime pa", StringComparison.Ordinal); i++) Thread.Sleep(20);
+        Console.WriteLine("after " + FiberRuntimeThreads());
+        return 0;
+    }
+
+    private static IEnumerable<string> ThreadsNamed(string prefix) =>
+        Directory.EnumerateDirectories("/proc/self/task")
+            .Where(task => File.Exists(Path.Combine(task, "comm")) && File.ReadAllText(Path.Combine(task, "comm")).StartsWith(prefix, StringComparison.Ordinal))
+            .Select(Path.GetFileName)!;
+
+    private static string FiberRuntimeThreads() =>
+        string.Join(",", Directory.EnumerateDirectories("/proc/self/task")
+            .Select(task => (Tid: Path.GetFileName(task), Comm: File.Exists(Path.Combine(task, "comm")) ? File.ReadAllText(Path.Combine(task, "comm")).TrimEnd('\n') : ""))
+            .Where(t => t.Comm.StartsWith("FiberRuntime", StringComparison.Ordinal))
+            .Select(t => $"{t.Tid}={t.Comm}"));
 
     private static long Mix(int id, long round) => (id * 1_000_003L) ^ (round * 7919L);
 

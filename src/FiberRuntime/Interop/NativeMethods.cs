@@ -10,6 +10,8 @@ internal static unsafe partial class NativeMethods
 
     internal const int ErrorBufferSize = 512;
 
+    internal const int FingerprintBufferSize = 2048;
+
     /// <summary>fr_status codes.</summary>
     internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6;
 
@@ -46,6 +48,8 @@ internal static unsafe partial class NativeMethods
 
     // ---- runtime contract ----
     [LibraryImport(Lib)] internal static partial int fr_contract_load(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial int fr_contract_fingerprint(byte* fingerprint, nuint length);
+    [LibraryImport(Lib)] internal static partial int fr_descriptor_fingerprint(byte* json, byte* fingerprint, nuint length, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial int fr_verify_begin(nint clrThread, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial int fr_verify_outside();
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_outside_coop();

@@ -150,7 +150,10 @@ public class FiberGroup : IEnumerable<Fiber>
     /// <see cref="GreenletExit"/>) in each, once. With <paramref name="block"/>, waits up to
     /// <paramref name="timeout"/> until they have all finished (fibers added meanwhile are killed too).</summary>
     /// <remarks>If the calling fiber is itself a member, the others are killed (and waited for) first, then the
-    /// exception is raised in the caller.</remarks>
+    /// exception is raised in the caller. A timeout follows <see cref="Fiber.Kill"/>'s rule: it throws (gevent's
+    /// <c>Group.kill</c> returns silently).</remarks>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and some member was still running
+    /// after <paramref name="timeout"/> (when the caller is a member, its own kill is raised instead).</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     public void Kill(Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
@@ -159,6 +162,7 @@ public class FiberGroup : IEnumerable<Fiber>
         {
             long deadline = Hub.DeadlineAfter(timeout);
             Fiber? self = Fiber.Current;
+            int alive = 0;
             while (true)
             {
                 Sweep();
@@ -167,17 +171,19 @@ public class FiberGroup : IEnumerable<Fiber>
                 foreach (Fiber f in others)
                     if (_dying.Add(f)) f.Kill(exception, block: false);
                 if (!block) break;
-                TimeSpan? left = Hub.TimeLeft(deadline);
-                if (left == TimeSpan.Zero) break;
-                if (Fiber.JoinAll(others, left).Count < others.Length) break;    // timed out
+                alive = others.Length - Fiber.JoinAll(others, Hub.TimeLeft(deadline)).Count;
+                if (alive > 0) break;    // timed out
             }
             if (self is not null && ContainsLive(self)) throw exception ?? new GreenletExit();
+            if (alive > 0) throw new FiberTimeoutException($"FiberGroup.Kill: {alive} member(s) did not finish within {timeout}.");
             return 0;
         });
     }
 
     /// <summary>Kills <paramref name="fiber"/> if it is a member not already being killed by the group (gevent's
     /// <c>killone</c>); with <paramref name="block"/>, waits up to <paramref name="timeout"/> for it.</summary>
+    /// <exception cref="FiberTimeoutException"><paramref name="block"/> is true and the fiber was still running after
+    /// <paramref name="timeout"/> (as <see cref="Fiber.Kill"/>).</exception>
     /// <exception cref="ArgumentNullException"><paramref name="fiber"/> is null.</exception>
     public void KillOne(Fiber fiber, Exception? exception = null, bool block = true, TimeSpan? timeout = null)
     {
@@ -186,8 +192,7 @@ public class FiberGroup : IEnumerable<Fiber>
         OnHub(() =>
         {
             if (!ContainsLive(fiber) || !_dying.Add(fiber)) return 0;
-            fiber.Kill(exception, block: false);
-            if (block) fiber.Join(timeout);
+            fiber.Kill(exception, block, timeout);
             return 0;
         });
     }

@@ -12,7 +12,9 @@ namespace FiberRuntime;
 /// <typeparam name="T">The type of the value.</typeparam>
 /// <remarks>
 /// <para>As in gevent, a later <see cref="Set"/> or <see cref="SetException"/> replaces the earlier outcome; waiters
-/// are woken by the first one, in FIFO order. Bound to the hub of the first fiber that uses it.</para>
+/// are woken by the first one, in FIFO order, each once; a fiber that calls <see cref="Wait"/> or <see cref="Get"/>
+/// while those woken waiters have not run yet runs after them (gevent's order). Bound to the hub of the first fiber
+/// that uses it.</para>
 /// <para>Thread safety: <see cref="Set"/> and <see cref="SetException"/> may be called from any thread; from a thread
 /// other than the owner hub's they are posted to the hub and take effect there shortly after the call returns.
 /// <see cref="Get"/> and <see cref="Wait"/> never block an OS thread: from another thread they return at once when
@@ -23,9 +25,7 @@ public sealed class AsyncResult<T>
 {
     private const int Pending = 0, HasValue = 1, HasException = 2;
 
-    private readonly WaitQueue _waiters = new();
-    private readonly Lock _gate = new();
-    private Hub? _hub;
+    private readonly Linkable _link = new();
     private T? _value;
     private Exception? _exception;
     private volatile int _state;
@@ -42,7 +42,7 @@ public sealed class AsyncResult<T>
     /// <summary>The exception if one was set, else null (gevent's <c>exception</c>).</summary>
     public Exception? Exception => _state == HasException ? _exception : null;
 
-    private int WaiterCount => _waiters.Count;
+    private int WaiterCount => _link.WaiterCount;
 
     /// <summary>Stores <paramref name="value"/> and wakes every waiter (gevent's <c>set(value)</c>). Callable from any thread.</summary>
     /// <param name="value">The result.</param>
@@ -68,10 +68,15 @@ public sealed class AsyncResult<T>
     public bool Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
-        if (_state != Pending || SyncHub.IsZero(timeout)) return _state != Pending;
-        Hub hub = SyncHub.Bind(ref _hub, "AsyncResult.Wait", _gate);
+        if (_state != Pending)
+        {
+            _link.WaitBehindNotified(timeout, "AsyncResult.Wait");
+            return true;
+        }
+        if (SyncHub.IsZero(timeout)) return false;
+        Hub hub = _link.Bind("AsyncResult.Wait");
         if (_state != Pending) return true;
-        hub.WaitOn(_waiters, timeout, "AsyncResult.Wait");
+        _link.WaitOn(hub, timeout, "AsyncResult.Wait");
         return _state != Pending;
     }
 
@@ -91,46 +96,17 @@ public sealed class AsyncResult<T>
         return _value!;
     }
 
-    private void Complete(T? value, Exception? exception)
-    {
-        Hub? current = Hub.Current;
-        Hub? hub = Volatile.Read(ref _hub);
-        if (hub is null)
+    private void Complete(T? value, Exception? exception) =>
+        _link.Change((this, value, exception), static s => s.Item1.Store(s.Item2, s.Item3), static (hub, s) =>
         {
-            if (current is not null)
-            {
-                hub = SyncHub.Bind(ref _hub, "AsyncResult.Set", _gate);
-            }
-            else
-            {
-                lock (_gate)
-                {
-                    if (_hub is null)
-                    {
-                        Store(value, exception);
-                        return;
-                    }
-                    hub = _hub;
-                }
-            }
-        }
-        if (ReferenceEquals(hub, current)) CompleteOnHub(hub, value, exception);
-        else PostTo(hub, value, exception);
-    }
-
-    // separate method: a lambda capturing locals of Complete would allocate its closure on every call
-    private void PostTo(Hub hub, T? value, Exception? exception) => hub.Post(() => CompleteOnHub(hub, value, exception));
+            s.Item1.Store(s.Item2, s.Item3);
+            s.Item1._link.NotifyAll(hub);
+        });
 
     private void Store(T? value, Exception? exception)
     {
         _value = value;
         _exception = exception;
         _state = exception is null ? HasValue : HasException;     // volatile write publishes value/exception
-    }
-
-    private void CompleteOnHub(Hub hub, T? value, Exception? exception)
-    {
-        Store(value, exception);
-        _waiters.WakeAll(hub);
     }
 }

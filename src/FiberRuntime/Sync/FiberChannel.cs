@@ -8,10 +8,16 @@ namespace FiberRuntime;
 
 /// <summary>
 /// A rendezvous channel between fibers (gevent's <c>gevent.queue.Channel</c>): it holds no items; <see cref="Put"/>
-/// suspends the calling fiber until a getter takes its item, and <see cref="Get"/> suspends until a putter hands one.
+/// suspends the calling fiber until a getter has taken its item and run, and <see cref="Get"/> suspends until a
+/// putter hands one.
 /// </summary>
 /// <typeparam name="T">The type of the items.</typeparam>
 /// <remarks>
+/// <para>Rendezvous, as in gevent: <see cref="Put"/> (and <see cref="PutNoWait"/>) returns only after the getter
+/// that took the item has been switched to (it runs until it blocks again, then the putter resumes), so a producer
+/// is never an item ahead of its consumer. <see cref="TryPut"/> is the exception: it never blocks, so the getter
+/// runs after it returns. A <see cref="Get"/> that finds a putter waiting takes its item without blocking; that
+/// putter resumes after the getter next blocks.</para>
 /// <para>Fairness: waiting getters and waiting putters are each served in the order they began to wait. An item
 /// changes hands only when both sides agree: a putter that times out or is killed before a getter took its item
 /// keeps it (its <see cref="Put"/> did not happen), and a getter that times out or is killed before being handed an
@@ -36,11 +42,12 @@ public sealed class FiberChannel<T> : IEnumerable<T>
     /// negative when getters wait.</summary>
     public int Balance => _putters.Count - _getters.Count;
 
-    /// <summary>Hands <paramref name="item"/> to a getter, suspending the calling fiber until one takes it
-    /// (gevent's <c>put(item, timeout=...)</c>).</summary>
+    /// <summary>Hands <paramref name="item"/> to a getter, suspending the calling fiber until one has taken it and
+    /// been switched to (gevent's <c>put(item, timeout=...)</c>).</summary>
     /// <param name="item">The item.</param>
     /// <param name="timeout">How long to wait for a getter; null or <see cref="Timeout.InfiniteTimeSpan"/>: no limit;
-    /// <see cref="TimeSpan.Zero"/>: only if a getter waits now.</param>
+    /// <see cref="TimeSpan.Zero"/>: only if a getter waits now. Once a getter took the item the put has happened: the
+    /// caller then only waits for that getter to run, whatever the timeout.</param>
     /// <exception cref="QueueFullException">No getter took the item within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the channel's hub.</exception>
@@ -48,7 +55,17 @@ public sealed class FiberChannel<T> : IEnumerable<T>
     {
         Hub.ValidateTimeout(timeout);
         Hub hub = SyncHub.Bind(ref _hub, "FiberChannel.Put");
-        if (TryHandToGetter(hub, item)) return;
+        if (!_getters.IsEmpty)
+        {
+            SyncHub.RaisePendingInterrupt(hub, "FiberChannel.Put");      // a kill that came first: nothing changes hands
+            if (TryHandToGetter(hub, item))
+            {
+                // resume after the getter has run (from a hub callback it only hands the item over, as gevent's
+                // put from the hub does)
+                SyncHub.RunAfterWoken(hub, "FiberChannel.Put");
+                return;
+            }
+        }
         if (SyncHub.IsZero(timeout)) throw new QueueFullException("FiberChannel.Put: no getter is waiting.");
         StrongBox<T> box = _boxes.Count > 0 ? _boxes.Pop() : new StrongBox<T>();
         box.Value = item;
@@ -64,13 +81,15 @@ public sealed class FiberChannel<T> : IEnumerable<T>
         }
     }
 
-    /// <summary>Hands <paramref name="item"/> to a getter that waits now, without blocking (gevent's <c>put_nowait</c>).</summary>
+    /// <summary>Hands <paramref name="item"/> to a getter that waits now (gevent's <c>put_nowait</c>): it does not wait
+    /// for a getter, but like <see cref="Put"/> it returns after the getter has been switched to.</summary>
     /// <param name="item">The item.</param>
     /// <exception cref="QueueFullException">No getter is waiting.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the channel's hub.</exception>
     public void PutNoWait(T item) => Put(item, TimeSpan.Zero);
 
-    /// <summary>Hands <paramref name="item"/> to a getter if one waits now; never blocks.</summary>
+    /// <summary>Hands <paramref name="item"/> to a getter if one waits now; never blocks, so unlike <see cref="Put"/>
+    /// it returns before the getter runs (usable from hub callbacks).</summary>
     /// <param name="item">The item.</param>
     /// <returns>True if a getter received the item.</returns>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the channel's hub.</exception>

@@ -20,9 +20,8 @@ namespace FiberRuntime;
 public class FiberSemaphore
 {
     private readonly WaitQueue _acquirers = new();
-    private readonly WaitQueue _watchers = new();
+    private readonly Linkable _link = new();         // the hub binding, and the fibers in Wait (they take no permit)
     private readonly bool _bounded;
-    private Hub? _hub;
     private int _count;
 
     /// <summary>Creates a semaphore with <paramref name="initialCount"/> free permits (gevent's <c>Semaphore(value=1)</c>).</summary>
@@ -61,7 +60,7 @@ public class FiberSemaphore
     public bool Acquire(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
-        Hub hub = SyncHub.Bind(ref _hub, "FiberSemaphore.Acquire");
+        Hub hub = _link.Bind("FiberSemaphore.Acquire");
         if (_count > 0)
         {
             _count--;
@@ -83,18 +82,20 @@ public class FiberSemaphore
     /// count; or the caller is not a fiber of the semaphore's hub.</exception>
     public int Release()
     {
-        Hub hub = SyncHub.Bind(ref _hub, "FiberSemaphore.Release");
+        Hub hub = _link.Bind("FiberSemaphore.Release");
         if (_bounded && _count >= InitialCount)
             throw new InvalidOperationException($"FiberBoundedSemaphore.Release: released too many times (it already has its initial {InitialCount} permits free).");
         if (_acquirers.WakeOne(hub, SyncHub.Granted)) return _count;
         if (_count == int.MaxValue) throw new InvalidOperationException("FiberSemaphore.Release: the count would overflow.");
         _count++;
-        if (!_watchers.IsEmpty) _watchers.WakeAll(hub);
+        _link.NotifyAll(hub);
         return _count;
     }
 
     /// <summary>Waits, without taking a permit, until one is free or <paramref name="timeout"/> passes
-    /// (gevent's <c>wait(timeout)</c>). Unlike <see cref="System.Threading.SemaphoreSlim.Wait()"/> it does not acquire.</summary>
+    /// (gevent's <c>wait(timeout)</c>). Unlike <see cref="System.Threading.SemaphoreSlim.Wait()"/> it does not acquire.
+    /// A caller that finds a permit free while fibers woken by the last <see cref="Release"/> have not run yet runs
+    /// after them, never before (gevent's order).</summary>
     /// <param name="timeout">How long to wait; null or <see cref="Timeout.InfiniteTimeSpan"/>: no limit.</param>
     /// <returns>The permits free when it returns; 0 on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
@@ -102,13 +103,14 @@ public class FiberSemaphore
     public int Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
-        Hub hub = SyncHub.Bind(ref _hub, "FiberSemaphore.Wait");
+        Hub hub = _link.Bind("FiberSemaphore.Wait");
+        if (_count > 0) _link.WaitBehindNotified(timeout, "FiberSemaphore.Wait");
         long deadline = Hub.DeadlineAfter(timeout);
         while (_count == 0)
         {
             TimeSpan? left = Hub.TimeLeft(deadline);
             if (left == TimeSpan.Zero) return 0;
-            hub.WaitOn(_watchers, left, "FiberSemaphore.Wait");
+            _link.WaitOn(hub, left, "FiberSemaphore.Wait");
         }
         return _count;
     }

@@ -37,5 +37,19 @@ internal static class SyncHub
             ? new InvalidOperationException($"{operation} must be called by a fiber on a hub thread (inside Hub.Run or a spawned fiber); thread {Environment.CurrentManagedThreadId} is not a hub.")
             : new InvalidOperationException($"{operation}: this primitive belongs to the hub on managed thread {owner.ManagedThreadId}; it cannot block or be used from thread {Environment.CurrentManagedThreadId}. Primitives never move between hubs.");
 
+    /// <summary>Raises a kill or timeout that reached the calling fiber while it was being woken and is still to be
+    /// raised at its next blocking point: for an operation that must not hand anything over first.</summary>
+    internal static void RaisePendingInterrupt(Hub hub, string reason)
+    {
+        if (hub.CurrentGreenlet.PendingInterrupt is not null) hub.SleepFor(TimeSpan.Zero, reason);   // its Park raises it
+    }
+
+    /// <summary>Resumes the calling fiber after every fiber already woken: wake-ups go through the FIFO run queue,
+    /// so going to its back is enough. A hub callback cannot block; there it returns at once.</summary>
+    internal static void RunAfterWoken(Hub hub, string reason)
+    {
+        if (!ReferenceEquals(hub.CurrentGreenlet, hub.LoopGreenlet)) hub.SleepFor(TimeSpan.Zero, reason);
+    }
+
     internal static bool IsZero(TimeSpan? timeout) => timeout is { } t && t == TimeSpan.Zero;
 }

@@ -19,7 +19,7 @@ public sealed class EventPipeTests(ITestOutputHelper output)
     private const long NoKeywords = 0, Switch = 2;
 
     private static readonly Guid FiberRuntimeGuid = EventSource.GetGuid(typeof(FiberRuntimeEventSource));
-    private static readonly Guid SampleProfilerGuid = new("3c530d44-97ae-513a-1e6d-783e8f8e03a9");    // Microsoft-DotNETCore-SampleProfiler
+    private static readonly Guid SampleProfilerGuid = new("3c530d44-97ae-513a-1e6d-783e8f8e03a9");    // Microsoft-DotNETCore-SampleProfiler (see SampleProfilerTests)
 
     /// <summary>One parsed event, copied out of TraceEvent's reused objects.</summary>
     private sealed record Ev(string Provider, string Name, Dictionary<string, object?> Payload)
@@ -240,33 +240,6 @@ public sealed class EventPipeTests(ITestOutputHelper output)
         Assert.Contains("FiberRuntime run info: process " + child.Pid, dump);
         foreach (long id in parkedIds) Assert.Contains($"#{id} DiagnosticsScenarios.Events (lambda) [fiber] parked: FiberEvent.Wait", dump);
         Assert.Contains("stack (when it suspended):", dump);
-    }
-
-    [Fact]
-    public void The_sample_profiler_walks_2000_suspended_fibers_while_they_switch_without_harm()
-    {
-        using var child = new ChildHost("profile --fibers 2000 --seconds 3");
-        child.WaitForLine("ready");
-        using var session = new Session(child.Pid,
-        [
-            new EventPipeProvider("Microsoft-DotNETCore-SampleProfiler", EventLevel.Informational),
-            new EventPipeProvider("Microsoft-Windows-DotNETRuntime", EventLevel.Informational, 0x14C14FCCBD),   // dotnet-trace's cpu-sampling profile
-            FiberRuntime(EventLevel.Informational, NoKeywords),
-        ], rundown: true);
-        child.Send("go");
-        string verdict = child.WaitForLine("PROFILE:", TimeSpan.FromMinutes(3));
-        session.Stop();
-        int exit = child.Exit();
-        output.WriteLine(child.Output);
-        Assert.StartsWith("PROFILE: PASS", verdict);
-        Assert.Equal(0, exit);
-        List<Ev> events = session.Events;
-        int samples = events.Count(e => e.Provider == "Microsoft-DotNETCore-SampleProfiler");
-        output.WriteLine($"{events.Count} events, {samples} samples");
-        foreach (var g in events.GroupBy(e => (e.Provider, e.Name)).OrderByDescending(g => g.Count()).Take(15))
-            output.WriteLine($"  {g.Key.Provider}/{g.Key.Name}: {g.Count()}");
-        Assert.True(samples > 0, "no sample events in the trace");
-        Assert.Equal(2000, session.Named("FiberSpawn").Count(e => e.Text("Kind") == "fiber"));
     }
 }
 

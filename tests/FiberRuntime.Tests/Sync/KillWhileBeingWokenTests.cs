@@ -1,12 +1,12 @@
 namespace FiberRuntime.Tests.Sync;
 
-/// <summary>Scheduler-core bugs found while testing the synchronisation primitives (not fixed here).</summary>
+/// <summary>Regression: a kill must land on a fiber that always has a wake-up pending (found while testing the
+/// synchronisation primitives; fixed in the hub's kill path).</summary>
 public class KillWhileBeingWokenTests
 {
-    // Hub.InterruptSoon defers a kill while the target has a wake-up pending, by re-scheduling itself as a
-    // callback. A fiber that always has a wake-up pending when that callback runs (a Fiber.Yield loop; or one that
-    // is always handed a permit/item before it parks) is never interrupted: Kill() does not land, Kill(block: true)
-    // waits forever, and KillAll(..., timeout) times out.
+    // The hub defers a kill while the target has a wake-up pending. A fiber that always has one when the deferred
+    // kill runs (a Fiber.Yield loop; or one that is always handed a permit/item before it parks) was once never
+    // interrupted: Kill() did not land, Kill(block: true) waited forever, KillAll(..., timeout) timed out.
     [Fact]
     public void KillAFiberThatOnlyYields()
     {

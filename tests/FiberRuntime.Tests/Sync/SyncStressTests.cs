@@ -101,7 +101,7 @@ public class SyncStressTests
                     {
                         holders++;
                         maxHolders = Math.Max(maxHolders, holders);
-                        Fiber.Sleep(TimeSpan.FromMilliseconds(1));   // not Yield: see CoreReproTests (a yield-only loop is unkillable)
+                        Fiber.Sleep(TimeSpan.FromMilliseconds(1));   // hold the permit across a real wait, not just a yield
                     }
                     finally
                     {
