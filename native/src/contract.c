@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 fr_layout fr_rt = { .thread_gcframe = -1 };
+static const char* g_json;            /* the loaded descriptor, for fields outside the fingerprinted layout */
 static pthread_mutex_t contract_mu = PTHREAD_MUTEX_INITIALIZER;
 static char fingerprint[2048];        /* the loaded descriptor's (see descriptor.c) */
 
@@ -114,6 +115,7 @@ int fr_contract_load(char* err, size_t errlen) {
     fr_layout parsed;
     long ts_index = -1;
     if ((rc = fr_descriptor_parse(d->json, &parsed, &ts_index, err, errlen)) != FR_OK) goto out;
+    g_json = d->json;
     if ((uint32_t)ts_index >= d->pointer_count) { fr_set_err(err, errlen, "descriptor ThreadStore index %ld out of range", ts_index); rc = FR_E_RUNTIME; goto out; }
     if (fr_layout_fingerprint(&parsed, fingerprint, sizeof fingerprint) != FR_OK) {     /* as read, before any test perturbation */
         fr_set_err(err, errlen, "the runtime contract descriptor's fingerprint does not fit its buffer"); rc = FR_E_RUNTIME; goto out;
@@ -448,4 +450,8 @@ int fr_verify_end(char* err, size_t errlen) {
     fr_rt.verified = 1;
     pthread_mutex_unlock(&contract_mu);
     return FR_OK;
+}
+
+long fr_described_field(const char* type, const char* field) {
+    return fr_rt.loaded ? fr_descriptor_field(g_json, type, field) : -1;
 }

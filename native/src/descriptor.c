@@ -128,6 +128,11 @@ static long field(const char* types, const char* type, const char* name) {
     return read_number(member(member(types, type), name), &v) ? v : -1;
 }
 
+long fr_descriptor_field(const char* json, const char* type, const char* name) {
+    const char* types = json ? member(json, "types") : NULL;
+    return types ? field(types, type, name) : -1;
+}
+
 /* Every descriptor field FiberRuntime reads, in fingerprint order. OPTIONAL: -1 when not described. GCFRAME: read
  * when the descriptor has a GCFrame type (.NET 11+), else the layout every earlier runtime has (checked live by
  * start-up verification) and "-" in the fingerprint. */

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "fiberrt.h"
+#include "stackguard.h"
 
 /* The descriptor's "Architecture" global for the architecture this library is built for; the switch for it is
  * native/src/switch_<arch>_<abi>_elf_gas.S. */
@@ -175,6 +176,7 @@ struct fr_hub {
     int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
     uint32_t registering_lane;
     uint64_t switches;
+    fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
     int thread_started;

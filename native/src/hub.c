@@ -203,6 +203,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     void* discard;
     void** save = &c->sp;
 
+    /* a return-address hijack must not outlive our stay on this stack (hijack.c) */
+    if (__builtin_expect(fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED), 0)) fr_hijack_found(h, from);
+
     if (exiting) {
         /* Its last P/Invoke frame is dropped with it; nothing of it stays reachable. */
         h->zombie = from;
@@ -234,6 +237,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         TH_EXINFO(th) = NULL;
         TH_GCFRAME(th) = h->base_gcframe;
     }
+    /* the incoming context's stack limit for RuntimeHelpers.EnsureSufficientExecutionStack (stackguard.c) */
+    *(uintptr_t*)(th + fr_sl.sufficient) = target == h->root ? h->guard.root_limit
+        : (uintptr_t)h->base + (size_t)target * h->cfg.stack_size + h->guard.slot_delta;
     t->state = FR_CTX_RUNNING;
     h->current = target;
     h->switches++;
@@ -243,20 +249,15 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
 }
 
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
-    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list).
-     * Misuse check: another *active* InlinedCallFrame further down means managed code called native code
-     * that called back into managed code that is now switching. Suspending native frames of unknown code
-     * (locks held, thread-affine state, a caller expecting a prompt return) is refused; only this thread
-     * writes its own Frame list, so reading it here is safe.
-     * Not while an exception is being dispatched on this context (ExceptionTracker set): the runtime's
-     * managed dispatcher calls filter funclets through a P/Invoke of its own, so an active outer
-     * InlinedCallFrame is normal there, and switching inside a filter is supported (the GC stress suite
-     * does it). A native callback inside a catch/finally/filter is therefore not detected. */
-    if (TH_EXINFO(h->thread) == NULL) {
-        for (char* n = FR_AT(TH_FRAME(h->thread), fr_rt.frame_next); n != FR_FRAME_TOP; n = FR_AT(n, fr_rt.frame_next)) {
-            if (*(uintptr_t*)n == fr_rt.icf_identifier && FR_AT(n, fr_rt.icf_caller_ra) != NULL) return FR_E_STATE;
-        }
-    }
+    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
+     * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
+     * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
+     * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
+     * writes its own Frame list, so reading it here is safe. */
+    int callback = fr_native_callback_active(h->thread);
+    if (callback == FR_CALLBACK) return FR_E_STATE;
+    if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
+    exiting &= 1;
     /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
     if (h->want_lane) {
@@ -370,6 +371,8 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
         }
     }
     h->thread = t;
+    int rc = fr_stackguard_attach(h, err, errlen);
+    if (rc != FR_OK) return rc;
     h->base_gcframe = TH_GCFRAME(t);
     h->current = h->root;
     h->ctx[h->root].state = FR_CTX_RUNNING;
@@ -377,6 +380,7 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
 }
 
 void fr_hub_detach(fr_hub* h) {
+    fr_stackguard_detach(h);
     for (uint32_t l = 0; l < h->nlanes; l++) {
         fr_lane* L = &h->lanes[l];
         if (!L->thread) continue;
@@ -518,4 +522,7 @@ void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->capacity = h->capacity;
     s->stack_size = h->cfg.stack_size;
     s->guard_markers = (uint32_t)h->guard_markers;
+    s->hijacks_seen = h->guard.hijacks_seen;
+    s->hijacks_in_outgoing = h->guard.hijacks_in_outgoing;
+    s->hijacks_undone = h->guard.hijacks_undone;
 }

@@ -230,6 +230,9 @@ public partial class Fiber : Greenlet
         if (block && !Join(timeout)) throw new FiberTimeoutException($"{this} was killed but did not finish within {timeout}.");
     }
 
+    /// <summary>The hub could not start this scheduled fiber (no free stack): it ends failed with <paramref name="reason"/>.</summary>
+    internal void FailToStart(Exception reason) => KillOnHub(reason);
+
     private void KillOnHub(Exception? exception)
     {
         if (IsReady || IsDead) return;

@@ -31,6 +31,14 @@ switch (args.FirstOrDefault())
         }
     case "gcpause":
         return GcPause.Run(args);
+    case "stack":
+        return StackScenarios.Run(args);
+    case "soak":
+        return SoakScenarios.Run(args);
+    case "fault":
+        return FaultScenarios.Run(args);
+    case "hijack":
+        return HijackScenarios.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
     case "threads":

@@ -171,7 +171,31 @@ internal static unsafe class RuntimeContract
         if (NativeMethods.fr_verify_begin(ThreadFields.NativeThread(Thread.CurrentThread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
             return NativeMethods.ErrorText(err);
         for (int i = 0; i < 4; i++) Sample(i);
-        return NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok ? null : NativeMethods.ErrorText(err);
+        if (NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok) return NativeMethods.ErrorText(err);
+        return VerifyStackLimitOnThisThread(err);
+    }
+
+    /// <summary>Finds the Thread field behind <see cref="RuntimeHelpers.TryEnsureSufficientExecutionStack"/> (not in the
+    /// .NET 10 descriptor; see native/src/stackguard.c) and confirms it by behaviour: with the candidate forced above
+    /// every stack address the API must answer false, and true again once it is restored.</summary>
+    private static string? VerifyStackLimitOnThisThread(byte* err)
+    {
+        if (NativeMethods.fr_stackguard_discover(ThreadFields.NativeThread(Thread.CurrentThread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+            return NativeMethods.ErrorText(err);
+        bool whileForced, afterRestore;
+        NativeMethods.fr_stackguard_force(1);
+        try
+        {
+            whileForced = RuntimeHelpers.TryEnsureSufficientExecutionStack();
+        }
+        finally
+        {
+            NativeMethods.fr_stackguard_force(0);
+        }
+        afterRestore = RuntimeHelpers.TryEnsureSufficientExecutionStack();
+        return NativeMethods.fr_stackguard_confirm(whileForced ? 1 : 0, afterRestore ? 1 : 0, err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok
+            ? null
+            : NativeMethods.ErrorText(err);
     }
 
     private sealed class ProbeException(string message) : Exception(message);

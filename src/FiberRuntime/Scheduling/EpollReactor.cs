@@ -37,17 +37,23 @@ internal sealed unsafe partial class EpollReactor : IReactor
     public EpollReactor()
     {
         _epoll = epoll_create1(EPOLL_CLOEXEC);
-        if (_epoll < 0) throw new InvalidOperationException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
+        if (_epoll < 0) throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: epoll_create1", Marshal.GetLastPInvokeError()));
         _wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (_wakeFd < 0)
         {
+            int errno = Marshal.GetLastPInvokeError();
             close(_epoll);
-            throw new InvalidOperationException($"eventfd failed (errno {Marshal.GetLastPInvokeError()})");
+            throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: eventfd", errno));
         }
         byte* ev = stackalloc byte[MaxEventSize];
         EpollEvent.Write(ev, EPOLLIN, WakeData);
         if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, ev) != 0)
-            throw new InvalidOperationException($"epoll_ctl failed (errno {Marshal.GetLastPInvokeError()})");
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            close(_wakeFd);
+            close(_epoll);
+            throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: epoll_ctl", errno));
+        }
     }
 
     private const ulong WakeData = ulong.MaxValue;
