@@ -73,7 +73,7 @@ internal static class RuntimePolicy
             InlinedCallFrameIdentifier=1
             """),
         // read from the 10.0.12 runtime pack's libcoreclr by descriptor.c; the emulator-sized suite subset and negative
-        // controls run on it under qemu in .ci/linux-arm64 (not a .ci/runtime-matrix entry, so not in SuiteRanOn yet)
+        // controls run on it under qemu (a .ci/runtime-matrix entry)
         new("linux-arm64", "10.0.12", """
             Architecture=arm64
             OperatingSystem=1
@@ -107,6 +107,7 @@ internal static class RuntimePolicy
         ("linux-x64", new(10, 0, 12)),
         ("linux-x64", new(10, 0, 15)),
         ("linux-x64", new(11, 0, 0)),
+        ("linux-arm64", new(10, 0, 12)),
     ];
 
     /// <summary>Set to <c>1</c> to run on a runtime whose layout is not verified (or that strict mode refuses). The
