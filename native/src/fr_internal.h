@@ -185,6 +185,18 @@ struct fr_hub {
     int ident_ready, ident_release, ident_failed;
 };
 
+/* A CLR Thread's three lists (descriptor / start-up discovered offsets) */
+#define TH_FRAME(th)   FR_AT((th), fr_rt.thread_frame)
+#define TH_EXINFO(th)  FR_AT((th), fr_rt.thread_exception_tracker)
+#define TH_GCFRAME(th) FR_AT((th), fr_rt.thread_gcframe)
+
+/* hub.c: the chains of suspended contexts on the identity lanes, and the switch */
+void fr_chains_init(void);
+void fr_lane_room_changed(fr_hub* h, uint32_t l);
+
+/* hub_threads.c: the hub and identity threads, hub creation */
+int fr_lane_start(fr_hub* h, uint32_t l);
+
 /* arena.c */
 int fr_arena_reserve(fr_hub* h, char* err, size_t errlen);
 void fr_arena_release(fr_hub* h);

@@ -1,4 +1,4 @@
-/* Hubs: the hub thread, its identity thread, and the switch.
+/* Hubs, part one: the chains of suspended contexts and the switch (the threads are in hub_threads.c).
  *
  * The invariant that makes managed code on many stacks GC-safe:
  *   - the RUNNING context's Frame / ExInfo / GCFrame lists are the hub Thread's own lists, so the GC
@@ -18,9 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define TH_FRAME(th)   FR_AT((th), fr_rt.thread_frame)
-#define TH_EXINFO(th)  FR_AT((th), fr_rt.thread_exception_tracker)
-#define TH_GCFRAME(th) FR_AT((th), fr_rt.thread_gcframe)
 
 /* ---- the three per-thread lists, described once ---------------------------------------------- */
 typedef struct list_kind {
@@ -32,7 +29,7 @@ typedef struct list_kind {
 
 static list_kind K[FR_LISTS];
 
-static void init_kinds(void) {
+void fr_chains_init(void) {
     K[FR_LIST_FRAMES] = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
     K[FR_LIST_EXINFOS] = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
     K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), fr_rt.gcframe_next };
@@ -114,12 +111,11 @@ static int chain_replace(fr_hub* h, fr_lane* L, int k, int32_t out, int32_t in) 
     return 1;
 }
 
-static int start_lane(fr_hub* h, uint32_t l);
 
 static int registering(const fr_hub* h) { return !(h->cfg.flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION); }
 
 /* A handler lane gained or lost room: keep fr_hub.free_lanes (the lanes with room) in step, O(1). */
-static void lane_room_changed(fr_hub* h, uint32_t l) {
+void fr_lane_room_changed(fr_hub* h, uint32_t l) {
     fr_lane* L = &h->lanes[l];
     if (l == 0) return;
     int has_room = L->count < FR_HANDLER_LANE_CAP;
@@ -179,11 +175,11 @@ static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
     }
     if (out >= 0) {
         lane_remove_all(h, out);
-        lane_room_changed(h, (uint32_t)lout);
+        fr_lane_room_changed(h, (uint32_t)lout);
     }
     if (in >= 0) {
         lane_add_all(h, in);
-        lane_room_changed(h, (uint32_t)lin);
+        fr_lane_room_changed(h, (uint32_t)lin);
     }
 }
 
@@ -262,7 +258,7 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
     if (h->want_lane) {
         h->want_lane = 0;
-        if (h->nlanes < FR_MAX_LANES && start_lane(h, h->nlanes) != 0)
+        if (h->nlanes < FR_MAX_LANES && fr_lane_start(h, h->nlanes) != 0)
             fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
     }
     /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
@@ -305,224 +301,3 @@ void fr_context_abandon(fr_hub* h, uint32_t id) {
     if (c->state == FR_CTX_SUSPENDED || c->state == FR_CTX_NEW) fr_arena_give_back(h, id);
 }
 
-/* ---- threads ----------------------------------------------------------------------------------- */
-
-static void* identity_main(void* arg) {
-    fr_hub* h = arg;
-    h->cfg.identity_entry(h, h->cfg.user);
-    return NULL;
-}
-
-void fr_identity_park(fr_hub* h, void* clr_thread) {
-    int m;
-    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
-    pthread_mutex_lock(&h->mu);
-    if (!t || t != (char*)clr_thread || (char*)TH_FRAME(t) == FR_FRAME_TOP || TH_EXINFO(t) != NULL) {
-        h->ident_failed = 1;
-    } else {
-        fr_lane* L = &h->lanes[h->registering_lane];
-        L->thread = t;
-        L->orig_frame = TH_FRAME(t);
-        L->orig_exinfo = TH_EXINFO(t);
-        L->orig_gcframe = TH_GCFRAME(t);
-        L->chain[FR_LIST_FRAMES].head_slot = &TH_FRAME(t);
-        L->chain[FR_LIST_FRAMES].end = FR_FRAME_TOP;
-        L->chain[FR_LIST_EXINFOS].head_slot = &TH_EXINFO(t);
-        L->chain[FR_LIST_EXINFOS].end = L->orig_exinfo;
-        L->chain[FR_LIST_GCFRAMES].head_slot = &TH_GCFRAME(t);
-        L->chain[FR_LIST_GCFRAMES].end = L->orig_gcframe;
-        /* From now on the GC sees this thread's stack as the suspended contexts (none yet). Its own
-         * frames (the managed identity entry) hold no references. */
-        TH_FRAME(t) = FR_FRAME_TOP;
-    }
-    h->ident_ready = 1;
-    pthread_cond_broadcast(&h->cv);
-    while (!h->ident_release) pthread_cond_wait(&h->cv, &h->mu);
-    pthread_mutex_unlock(&h->mu);
-}
-
-static void* hub_main(void* arg) {
-    fr_hub* h = arg;
-    h->cfg.hub_entry(h, h->cfg.user);
-    return NULL;
-}
-
-int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
-    int m;
-    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
-    if (!t || t != (char*)clr_thread) { fr_set_err(err, errlen, "hub thread: the thread store and Thread.CurrentThread disagree (%d matches)", m); return FR_E_THREAD; }
-    char* f = TH_FRAME(t);
-    if (f == FR_FRAME_TOP || *(uintptr_t*)f != fr_rt.icf_identifier || FR_AT(f, fr_rt.frame_next) != FR_FRAME_TOP) {
-        fr_set_err(err, errlen, "hub thread: expected exactly one InlinedCallFrame on entry");
-        return FR_E_RUNTIME;
-    }
-    if (*(uint32_t*)(t + fr_rt.thread_pgc_disabled) != 0 || TH_EXINFO(t) != NULL) {
-        fr_set_err(err, errlen, "hub thread: unexpected GC mode or exception state on entry");
-        return FR_E_RUNTIME;
-    }
-    if (fr_rt.thread_stack_base >= 0) {
-        /* described from .NET 11 on: the runtime must have cached the whole reservation as this thread's stack, or its
-         * stack checks would fail on fiber slots */
-        char *base = FR_AT(t, fr_rt.thread_stack_base), *limit = FR_AT(t, fr_rt.thread_stack_limit);
-        if (base != h->base + h->total || limit < h->base || limit >= h->base + h->cfg.stack_size) {
-            fr_set_err(err, errlen, "hub thread: the runtime caches its stack as [%p, %p), not the hub's reservation [%p, %p)",
-                       (void*)limit, (void*)base, (void*)h->base, (void*)(h->base + h->total));
-            return FR_E_RUNTIME;
-        }
-    }
-    h->thread = t;
-    int rc = fr_stackguard_attach(h, err, errlen);
-    if (rc != FR_OK) return rc;
-    h->base_gcframe = TH_GCFRAME(t);
-    h->current = h->root;
-    h->ctx[h->root].state = FR_CTX_RUNNING;
-    return FR_OK;
-}
-
-void fr_hub_detach(fr_hub* h) {
-    fr_stackguard_detach(h);
-    for (uint32_t l = 0; l < h->nlanes; l++) {
-        fr_lane* L = &h->lanes[l];
-        if (!L->thread) continue;
-        TH_FRAME(L->thread) = L->orig_frame;
-        TH_EXINFO(L->thread) = L->orig_exinfo;
-        TH_GCFRAME(L->thread) = L->orig_gcframe;
-    }
-}
-
-static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
-    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
-    if (c->capacity < 1 || c->capacity > FR_MAX_CAPACITY) { fr_set_err(err, errlen, "capacity %u is outside 1..%u", c->capacity, FR_MAX_CAPACITY); return 0; }
-    if (c->stack_size < FR_MIN_STACK_SIZE || c->stack_size > FR_MAX_STACK_SIZE || c->stack_size % pg) {
-        fr_set_err(err, errlen, "stack size %zu is not a multiple of the page size between %zu and %zu", c->stack_size, FR_MIN_STACK_SIZE, FR_MAX_STACK_SIZE);
-        return 0;
-    }
-    /* 64 KiB pages (some arm64 kernels) make a 64 KiB slot all guard page */
-    if (c->stack_size < 2 * pg) { fr_set_err(err, errlen, "stack size %zu leaves no room beside its guard page of %zu bytes", c->stack_size, pg); return 0; }
-    if (c->hub_stack_size < ((size_t)256 << 10) || c->hub_stack_size % pg) { fr_set_err(err, errlen, "hub stack size %zu is below 256 KiB or not page-aligned", c->hub_stack_size); return 0; }
-    if (!c->hub_entry || !c->identity_entry || !c->fiber_entry || !c->switch_callback) { fr_set_err(err, errlen, "missing entry point"); return 0; }
-    return 1;
-}
-
-static void destroy(fr_hub* h) {
-    for (int k = 0; k < FR_LISTS; k++) fr_idset_free(&h->lanes[0].chain[k].members);
-    fr_arena_release(h);
-    free(h->ctx);
-    pthread_mutex_destroy(&h->mu);
-    pthread_cond_destroy(&h->cv);
-    free(h);
-}
-
-static void release_identity(fr_hub* h) {
-    pthread_mutex_lock(&h->mu);
-    h->ident_release = 1;
-    pthread_cond_broadcast(&h->cv);
-    pthread_mutex_unlock(&h->mu);
-    for (uint32_t l = 0; l < FR_MAX_LANES; l++) {
-        if (!h->lanes[l].started) continue;
-        pthread_join(h->lanes[l].os_thread, NULL);
-        h->lanes[l].started = 0;
-    }
-}
-
-/* Starts identity thread number `l` and waits until it is parked and registered. Must run in preemptive mode
- * (the new thread enters managed code, and may have to wait for a GC that needs this thread to be safe). */
-static int start_lane(fr_hub* h, uint32_t l) {
-    fr_lane* L = &h->lanes[l];
-    L->free_pos = -1;
-    L->indexed = l == 0;
-    for (int k = 0; k < FR_LISTS; k++) L->chain[k].first = L->chain[k].last = -1;
-    pthread_mutex_lock(&h->mu);
-    h->registering_lane = l;
-    h->ident_ready = 0;
-    pthread_mutex_unlock(&h->mu);
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, (size_t)256 << 10);
-    int rc = pthread_create(&L->os_thread, &a, identity_main, h);
-    pthread_attr_destroy(&a);
-    if (rc) return rc;
-    L->started = 1;
-    pthread_mutex_lock(&h->mu);
-    while (!h->ident_ready) pthread_cond_wait(&h->cv, &h->mu);
-    int failed = h->ident_failed;
-    pthread_mutex_unlock(&h->mu);
-    if (failed) return -1;
-    h->nlanes = l + 1;
-    lane_room_changed(h, l);
-    return 0;
-}
-
-int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errlen) {
-    *out = NULL;
-    if (!fr_rt.verified) { fr_set_err(err, errlen, "the runtime layout has not been verified"); return FR_E_RUNTIME; }
-    if (!valid_config(cfg, err, errlen)) return FR_E_INVAL;
-    init_kinds();
-    fr_hub* h = calloc(1, sizeof *h);
-    if (!h) return FR_E_NOMEM;
-    h->cfg = *cfg;
-    h->capacity = cfg->capacity;
-    h->root = cfg->capacity;
-    h->zombie = -1;
-    pthread_mutex_init(&h->mu, NULL);
-    pthread_cond_init(&h->cv, NULL);
-    int rc;
-    h->ctx = calloc((size_t)h->capacity + 1, sizeof(fr_ctx));
-    int ok = h->ctx != NULL;
-    for (int k = 0; k < FR_LISTS && ok; k++) ok = fr_idset_init(&h->lanes[0].chain[k].members, h->capacity + 1) == FR_OK;
-    if (!ok) {
-        fr_set_err(err, errlen, "out of memory for %u contexts", h->capacity);
-        destroy(h);
-        return FR_E_NOMEM;
-    }
-    if ((rc = fr_arena_reserve(h, err, errlen)) != FR_OK) { destroy(h); return rc; }
-
-    if ((rc = start_lane(h, 0)) != 0) {
-        fr_set_err(err, errlen, rc > 0 ? "could not start the identity thread" : "the identity thread could not be identified in the runtime's thread store");
-        release_identity(h);
-        destroy(h);
-        return FR_E_THREAD;
-    }
-
-    pthread_attr_t a;
-    pthread_attr_init(&a);
-    pthread_attr_setstack(&a, h->base, h->total);
-    rc = pthread_create(&h->os_thread, &a, hub_main, h);
-    pthread_attr_destroy(&a);
-    if (rc) {
-        fr_set_err(err, errlen, "could not start the hub thread: %s", strerror(rc));
-        /* nothing is registered yet: give the identity thread its own lists back and release it */
-        fr_hub_detach(h);
-        release_identity(h);
-        destroy(h);
-        return FR_E_THREAD;
-    }
-    h->thread_started = 1;
-    *out = h;
-    return FR_OK;
-}
-
-int fr_hub_join_and_destroy(fr_hub* h) {
-    if (!h) return FR_E_INVAL;
-    if (h->thread_started) pthread_join(h->os_thread, NULL);
-    release_identity(h);
-    destroy(h);
-    return FR_OK;
-}
-
-void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
-    s->switches = h->switches;
-    s->live_contexts = h->live;
-    s->registered = 0;
-    for (uint32_t l = 0; l < h->nlanes; l++) s->registered += h->lanes[l].count;
-    s->lanes = h->nlanes;
-    s->suspended_in_handler = h->in_handler;
-    s->slots_touched = h->bump;
-    s->warm_free = h->warm_len;
-    s->capacity = h->capacity;
-    s->stack_size = h->cfg.stack_size;
-    s->guard_markers = (uint32_t)h->guard_markers;
-    s->hijacks_seen = h->guard.hijacks_seen;
-    s->hijacks_in_outgoing = h->guard.hijacks_in_outgoing;
-    s->hijacks_undone = h->guard.hijacks_undone;
-}

@@ -1,5 +1,5 @@
 /* Per-fiber stack facts the runtime caches per OS thread (stackguard.c) and the return-address hijack guard
- * (hijack.c). Internal; included by hub.c and contract.c. */
+ * (hijack.c). Internal; included through fr_internal.h. */
 #ifndef FR_STACKGUARD_H
 #define FR_STACKGUARD_H
 
