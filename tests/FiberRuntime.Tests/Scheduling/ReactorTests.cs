@@ -1,5 +1,4 @@
 using FiberRuntime.Scheduling;
-using Pair = FiberRuntime.Tests.Interop.DescriptorWaitTests.Pair;
 
 namespace FiberRuntime.Tests.Scheduling;
 
@@ -33,7 +32,7 @@ public sealed class ReactorTests
     public void ArmedWatcher_IsCalledOnceWhenReadable_AndNotAgainUntilRearmed()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var w = new CountingWatcher();
         reactor.Arm(w, pair.ServerFd, write: false);
         Assert.Equal(1, reactor.IoWaiters);
@@ -60,7 +59,7 @@ public sealed class ReactorTests
     public void ReaderAndWriter_OnOneDescriptor_AreReportedSeparately_AndASecondReaderIsRefused()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var e = Assert.Throws<InvalidOperationException>(() => reactor.Arm(new CountingWatcher(), pair.ServerFd, write: false));
         Assert.Contains("already waiting", e.Message, StringComparison.Ordinal);
@@ -80,7 +79,7 @@ public sealed class ReactorTests
     public void Cancel_CallsEveryWatcherOfTheDescriptor_WithTheError()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var closing = new ObjectDisposedException("socket");
         reactor.Cancel(pair.ServerFd, closing);
@@ -106,7 +105,7 @@ public sealed class ReactorTests
     public void ArmWaitDisarm_AllocatesNothingPerWait()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         pair.Client.Send([7]);                          // stays unread: every arm reports at once
         var w = new CountingWatcher();
         void Round()
@@ -128,7 +127,7 @@ public sealed class ReactorTests
     public void DescriptorWaitsOfAFiber_AllocateNothingPerWait()
     {
         // end to end: the fiber's own watcher (and the reactor's per-descriptor record) is reused for every wait
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         pair.Client.Send([7]);                          // stays unread: every wait is woken by the next reactor poll
         long allocated = Hub.Run(() =>
         {
