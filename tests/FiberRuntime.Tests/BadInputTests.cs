@@ -8,7 +8,7 @@ public class BadInputTests
     // ---- dead targets, self switches ------------------------------------------------------------------
 
     [Fact]
-    public void SwitchToDeadGreenlet_Throws_AndHubKeepsWorking()
+    public void Switch_to_dead_greenlet_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -26,7 +26,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void SwitchToDeadGreenlet_FromInsideAnotherGreenlet_Throws_AndThatGreenletContinues()
+    public void Switch_to_dead_greenlet_from_inside_another_greenlet_throws_and_that_greenlet_continues()
     {
         Hub.Run(() =>
         {
@@ -44,7 +44,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void RootSwitchingToItself_Throws_AndHubKeepsWorking()
+    public void Root_switching_to_itself_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -58,7 +58,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void GreenletSwitchingToItself_Throws_AndItCarriesOn()
+    public void Greenlet_switching_to_itself_throws_and_it_carries_on()
     {
         Hub.Run(() =>
         {
@@ -79,7 +79,7 @@ public class BadInputTests
     // ---- foreign threads ------------------------------------------------------------------------------
 
     [Fact]
-    public void CreatingAGreenletOutsideAHub_Throws()
+    public void Creating_a_greenlet_outside_a_hub_throws()
     {
         var e = Assert.Throws<InvalidOperationException>(() => new Greenlet(() => { }));
         Assert.Contains("hub", e.Message, StringComparison.OrdinalIgnoreCase);
@@ -88,7 +88,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletFromAForeignThread_Throws_AndHubKeepsWorking()
+    public void Using_a_greenlet_from_a_foreign_thread_throws_and_hub_keeps_working()
     {
         var errors = new Dictionary<string, Exception?>();
         Hub.Run(() =>
@@ -134,7 +134,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletAfterItsHubFinished_FromTheCallingThread_Throws()
+    public void Using_a_greenlet_after_its_hub_finished_from_the_calling_thread_throws()
     {
         Greenlet? unstarted = null, root = null;
         Hub.Run(() =>
@@ -150,7 +150,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletOfAnotherLiveHub_Throws_AndBothHubsKeepWorking()
+    public void Using_a_greenlet_of_another_live_hub_throws_and_both_hubs_keep_working()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -187,7 +187,7 @@ public class BadInputTests
     [InlineData(HubOptions.MinStackSize - 1)]
     [InlineData(HubOptions.MaxStackSize + 1)]
     [InlineData(int.MaxValue)]
-    public void StackSizeOutOfRange_ThrowsFromHubRun_WithoutRunningMain(int stackSize)
+    public void StackSize_out_of_range_throws_from_hub_run_without_running_main(int stackSize)
     {
         bool ran = false;
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { ran = true; }, new HubOptions { StackSize = stackSize }));
@@ -209,7 +209,7 @@ public class BadInputTests
     [InlineData(-1)]
     [InlineData(int.MinValue)]
     [InlineData(HubOptions.MaxFibersLimit + 1)]
-    public void MaxFibersOutOfRange_ThrowsFromHubRun_WithoutRunningMain(int maxFibers)
+    public void MaxFibers_out_of_range_throws_from_hub_run_without_running_main(int maxFibers)
     {
         bool ran = false;
         var e = Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { ran = true; }, new HubOptions { MaxFibers = maxFibers }));
@@ -219,7 +219,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void MaxFibersLimit_IsAccepted_AndOneMoreIsRefusedByValidation_WithTheHubStillRunning()
+    public void MaxFibersLimit_is_accepted_and_one_more_is_refused_by_validation_with_the_hub_still_running()
     {
         // the native hub holds MaxFibers + 1 slots, at most FR_MAX_CAPACITY: the top value must fit it exactly, and
         // one above it must be refused by the options check (ParamName MaxFibers), not by the native hub
@@ -242,14 +242,14 @@ public class BadInputTests
     [Theory]
     [InlineData(0)]
     [InlineData(64 * 1024)]
-    public void HubStackSizeOutOfRange_ThrowsFromHubRun(int hubStackSize)
+    public void HubStackSize_out_of_range_throws_from_hub_run(int hubStackSize)
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { }, new HubOptions { HubStackSize = hubStackSize }));
         Assert.Equal(6, Hub.Run(() => { HubProbe.AssertHubWorks(); return 6; }));
     }
 
     [Fact]
-    public void NullArguments_Throw_AndHubKeepsWorking()
+    public void Null_arguments_throw_and_hub_keeps_working()
     {
         Assert.Throws<ArgumentNullException>(() => Hub.Run(null!));
         Assert.Throws<ArgumentNullException>(() => Hub.Run<int>(null!));
@@ -262,7 +262,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ThrowNull_ThrowsArgumentNull_AndTargetIsUnaffected()
+    public void Throw_null_throws_argument_null_and_target_is_unaffected()
     {
         Hub.Run(() =>
         {
@@ -287,7 +287,7 @@ public class BadInputTests
     // ---- parents --------------------------------------------------------------------------------------
 
     [Fact]
-    public void SettingParentToNull_ThrowsArgumentNull_AndParentIsUnchanged()
+    public void Setting_parent_to_null_throws_argument_null_and_parent_is_unchanged()
     {
         Hub.Run(() =>
         {
@@ -301,7 +301,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void CyclicParent_ThrowsArgumentException_AndParentsAreUnchanged()
+    public void Cyclic_parent_throws_ArgumentException_and_parents_are_unchanged()
     {
         Hub.Run(() =>
         {
@@ -329,7 +329,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void SettingTheRootsParent_Throws()
+    public void Setting_the_roots_parent_throws()
     {
         Hub.Run(() =>
         {
@@ -343,7 +343,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ParentFromAFinishedHub_ThrowsArgumentException()
+    public void Parent_from_a_finished_hub_throws_ArgumentException()
     {
         Greenlet? foreignRoot = null, foreignG = null;
         Hub.Run(() =>
@@ -364,7 +364,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ParentFromAnotherLiveHub_ThrowsArgumentException_AndBothHubsKeepWorking()
+    public void Parent_from_another_live_hub_throws_ArgumentException_and_both_hubs_keep_working()
     {
         var outcomes = new List<string>();
         Hub.Run(() =>
@@ -389,7 +389,7 @@ public class BadInputTests
     // ---- MaxFibers ------------------------------------------------------------------------------------
 
     [Fact]
-    public void StartingMoreThanMaxFibersLiveGreenlets_Throws_AndTheSlotIsUsableOnceOneEnds()
+    public void Starting_more_than_MaxFibers_live_greenlets_throws_and_the_slot_is_usable_once_one_ends()
     {
         Hub.Run(() =>
         {
@@ -423,7 +423,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void MaxFibersExceeded_InsideAGreenlet_IsRaisedThere()
+    public void MaxFibers_exceeded_inside_a_greenlet_is_raised_there()
     {
         Hub.Run(() =>
         {
@@ -444,7 +444,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void TenThousandSequentialGreenlets_OnMaxFibersFour_ReuseSlots()
+    public void Ten_thousand_sequential_greenlets_on_MaxFibers_four_reuse_slots()
     {
         const int N = 10_000;
         long total = Hub.Run(() =>
@@ -472,7 +472,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void MaxFibers_ChildEndingIntoAnUnstartedParent_WhenAllOtherSlotsAreInUse()
+    public void MaxFibers_child_ending_into_an_unstarted_parent_when_all_other_slots_are_in_use()
     {
         // MaxFibers = 2: `holder` keeps one slot, `child` takes the other. When child's run ends it is no
         // longer alive, so its unstarted parent should be able to start with child's result.

@@ -12,7 +12,7 @@ public class GreenletExceptionTests
     private sealed class CustomExit(string message) : GreenletExit(message);
 
     [Fact]
-    public void SwitchInsideCatchBlock_AndComeBack()
+    public void Switch_inside_catch_block_and_come_back()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -48,7 +48,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void TwoGreenletsSuspendedInCatchBlocks_Interleave()
+    public void Two_greenlets_suspended_in_catch_blocks_interleave()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -100,7 +100,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void SwitchInsideFinally_DuringExceptionalUnwind()
+    public void Switch_inside_finally_during_exceptional_unwind()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -136,7 +136,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void SwitchInsideFinally_ExceptionThenEscapesToParent()
+    public void Switch_inside_finally_exception_then_escapes_to_parent()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -163,7 +163,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void NestedThrowAndRethrow_WithSwitchesInBetween()
+    public void Nested_throw_and_rethrow_with_switches_in_between()
     {
         var log = new List<string>();
         Exception? arrived = null;
@@ -233,7 +233,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void ExceptionFilter_ThatSwitchesToAnotherGreenletAndBack()
+    public void Exception_filter_that_switches_to_another_greenlet_and_back()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -264,7 +264,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void ExceptionFilter_ThatSwitchesAndReturnsFalse_LetsTheExceptionEscape()
+    public void Exception_filter_that_switches_and_returns_false_lets_the_exception_escape()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -292,7 +292,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void ExceptionFilters_TwoGreenletsSuspendedInFiltersAtOnce_WithNestedDispatchInside()
+    public void Exception_filters_two_greenlets_suspended_in_filters_at_once_with_nested_dispatch_inside()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -345,7 +345,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoAGreenletSuspendedInAnExceptionFilter_FollowsFilterRules()
+    public void Throw_into_a_greenlet_suspended_in_an_exception_filter_follows_filter_rules()
     {
         // An exception escaping a filter is swallowed by the runtime and the filter counts as false,
         // so the original exception continues its dispatch and escapes to the parent.
@@ -391,7 +391,7 @@ public class GreenletExceptionTests
     private static string MarkerMethodInsideGreenlet() => Environment.StackTrace;
 
     [Fact]
-    public void EnvironmentStackTrace_InsideAGreenlet_ShowsTheGreenletsFrames()
+    public void Environment_stack_trace_inside_a_greenlet_shows_the_greenlets_frames()
     {
         string? trace = null;
         Hub.Run(() =>
@@ -401,12 +401,12 @@ public class GreenletExceptionTests
         });
         Assert.NotNull(trace);
         Assert.Contains(nameof(MarkerMethodInsideGreenlet), trace);
-        Assert.Contains(nameof(EnvironmentStackTrace_InsideAGreenlet_ShowsTheGreenletsFrames), trace); // the lambda
+        Assert.Contains(nameof(Environment_stack_trace_inside_a_greenlet_shows_the_greenlets_frames), trace); // the lambda
         Assert.Contains("FiberRuntime.Hub", trace);
     }
 
     [Fact]
-    public void EnvironmentStackTrace_InsideAGreenletSwitchedFromAnother_ShowsOnlyItsOwnStack()
+    public void Environment_stack_trace_inside_a_greenlet_switched_from_another_shows_only_its_own_stack()
     {
         string? trace = null;
         Hub.Run(() =>
@@ -429,7 +429,7 @@ public class GreenletExceptionTests
     private static object? ThrowerInsideGreenlet(object? arg) => throw new AlphaException($"thrown with {arg}");
 
     [Fact]
-    public void ExceptionEscapingRun_ArrivesInParent_WithOriginalStackTrace()
+    public void Exception_escaping_run_arrives_in_parent_with_original_stack_trace()
     {
         AlphaException? caught = null;
         Hub.Run(() =>
@@ -446,7 +446,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void ExceptionEscapingRun_IsRaisedInExplicitParent_NotInSwitcher()
+    public void Exception_escaping_run_is_raised_in_explicit_parent_not_in_switcher()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -473,7 +473,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoSuspendedGreenlet_ThatCatchesAndReturnsAValue()
+    public void Throw_into_suspended_greenlet_that_catches_and_returns_a_value()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -504,7 +504,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoSuspendedGreenlet_ThatCatchesAndSwitchesBack()
+    public void Throw_into_suspended_greenlet_that_catches_and_switches_back()
     {
         Hub.Run(() =>
         {
@@ -526,7 +526,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_UncaughtInTarget_IsRaisedInItsParent_WithSameException()
+    public void Throw_uncaught_in_target_is_raised_in_its_parent_with_same_exception()
     {
         Hub.Run(() =>
         {
@@ -548,7 +548,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoUnstartedGreenlet_KillsItWithoutRunning_AndRaisesInParent()
+    public void Throw_into_unstarted_greenlet_kills_it_without_running_and_raises_in_parent()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -566,7 +566,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_GreenletExitIntoUnstartedGreenlet_ReturnsTheExitAsAValue()
+    public void Throw_GreenletExit_into_unstarted_greenlet_returns_the_exit_as_a_value()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -581,7 +581,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoUnstartedGreenlet_GoesToItsSuspendedParent()
+    public void Throw_into_unstarted_greenlet_goes_to_its_suspended_parent()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -609,7 +609,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_ThrownIntoSuspendedGreenlet_RunsFinally_AndIsReturnedAsValue()
+    public void GreenletExit_thrown_into_suspended_greenlet_runs_finally_and_is_returned_as_value()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -637,7 +637,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_RaisedByTheGreenletItself_IsDeliveredAsValue_IncludingSubclasses()
+    public void GreenletExit_raised_by_the_greenlet_itself_is_delivered_as_value_including_subclasses()
     {
         Hub.Run(() =>
         {
@@ -659,7 +659,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_CaughtByTheGreenlet_ItsReturnValueGoesToParent()
+    public void GreenletExit_caught_by_the_greenlet_its_return_value_goes_to_parent()
     {
         Hub.Run(() =>
         {
@@ -683,7 +683,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_GoesToExplicitParentAsValue()
+    public void GreenletExit_goes_to_explicit_parent_as_value()
     {
         Hub.Run(() =>
         {

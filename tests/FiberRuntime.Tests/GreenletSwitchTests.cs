@@ -6,7 +6,7 @@ namespace FiberRuntime.Tests;
 public class GreenletSwitchTests
 {
     [Fact]
-    public void Switch_PassesValuesInBothDirections()
+    public void Switch_passes_values_in_both_directions()
     {
         var seen = new List<object?>();
         Hub.Run(() =>
@@ -29,7 +29,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Switch_WithoutArgument_DeliversNull_AndObjectIdentityIsPreserved()
+    public void Switch_without_argument_delivers_null_and_object_identity_is_preserved()
     {
         Hub.Run(() =>
         {
@@ -48,7 +48,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ActionGreenlet_ReturnsNullToParent()
+    public void Action_greenlet_returns_null_to_parent()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -61,7 +61,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ReturnValue_GoesToExplicitParent_NotToSwitcher()
+    public void Return_value_goes_to_explicit_parent_not_to_switcher()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -87,7 +87,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void DeadParent_IsSkipped_ResultGoesToGrandparent()
+    public void Dead_parent_is_skipped_result_goes_to_grandparent()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -122,7 +122,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ChainOfDeadParents_ResultGoesToRoot()
+    public void Chain_of_dead_parents_result_goes_to_root()
     {
         Hub.Run(() =>
         {
@@ -140,7 +140,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void UnstartedParent_IsStartedWithChildsResult()
+    public void Unstarted_parent_is_started_with_childs_result()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -163,7 +163,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Switch_ReturnsWhatTheSwitcherBackPassed_EvenFromAThirdGreenlet()
+    public void Switch_returns_what_the_switcher_back_passed_even_from_a_third_greenlet()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -194,7 +194,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Current_IsNullOutsideAHub_RootInMain_SelfInGreenlet()
+    public void Current_is_null_outside_a_hub_root_in_main_self_in_greenlet()
     {
         Assert.Null(Greenlet.Current);
         Assert.Null(Hub.Current);
@@ -232,7 +232,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void IsStartedAndIsDead_FollowTheLifecycle()
+    public void IsStarted_and_IsDead_follow_the_lifecycle()
     {
         Hub.Run(() =>
         {
@@ -250,7 +250,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void DefaultParent_IsTheCreatingGreenlet()
+    public void Default_parent_is_the_creating_greenlet()
     {
         Hub.Run(() =>
         {
@@ -279,7 +279,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Subclass_OverridingRun_Works()
+    public void Subclass_overriding_run_works()
     {
         Hub.Run(() =>
         {
@@ -291,7 +291,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ManyGreenletsAliveAtOnce_PassACounterAroundARing()
+    public void Many_greenlets_alive_at_once_pass_a_counter_around_a_ring()
     {
         const int N = 2000, Rounds = 5;
         var received = new int[N];
@@ -355,7 +355,7 @@ public class GreenletSwitchTests
     [Theory]
     [InlineData(2000, 1024 * 1024)]
     [InlineData(1000, HubOptions.DefaultStackSize)]
-    public void DeepRecursionInsideAGreenlet_SurvivesSwitchingOutAndBack(int depth, int stackSize)
+    public void Deep_recursion_inside_a_greenlet_survives_switching_out_and_back(int depth, int stackSize)
     {
         var log = new List<int>();
         Hub.Run(() =>
@@ -375,7 +375,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void HubRun_ReturnsMainsValue()
+    public void Hub_run_returns_mains_value()
     {
         Assert.Equal(42, Hub.Run(() => 42));
         Assert.Equal("done", Hub.Run(() =>
@@ -386,7 +386,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void HubRun_FromInsideAGreenlet_RunsANestedHub()
+    public void Hub_run_from_inside_a_greenlet_runs_a_nested_hub()
     {
         string result = Hub.Run(() =>
         {
@@ -410,7 +410,7 @@ public class GreenletSwitchTests
     private sealed class MainFailure(string message) : Exception(message);
 
     [Fact]
-    public void HubRun_RethrowsMainsException_SameTypeAndMessage()
+    public void Hub_run_rethrows_mains_exception_same_type_and_message()
     {
         var e = Assert.Throws<MainFailure>(() => Hub.Run(() => throw new MainFailure("main failed: 17")));
         Assert.Equal("main failed: 17", e.Message);
@@ -420,7 +420,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void HubRun_RethrowsAnExceptionThatEscapedAGreenletIntoMain()
+    public void Hub_run_rethrows_an_exception_that_escaped_a_greenlet_into_main()
     {
         var e = Assert.Throws<MainFailure>(() => Hub.Run(() =>
         {
@@ -431,7 +431,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void GreenletsSuspendedWhenMainReturns_GetGreenletExit_AndTheirFinallyRuns()
+    public void Greenlets_suspended_when_main_returns_get_GreenletExit_and_their_finally_runs()
     {
         bool finallyRan = false, nestedFinallyRan = false, sawGreenletExit = false, afterSwitch = false;
         Greenlet? g = null, h = null;
@@ -474,7 +474,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void GreenletsSuspendedWhenMainThrows_StillGetGreenletExit()
+    public void Greenlets_suspended_when_main_throws_still_get_GreenletExit()
     {
         int finallies = 0;
         Assert.Throws<MainFailure>(() => Hub.Run(() =>
@@ -495,7 +495,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void GreenletSuspendedUnderAnotherGreenlet_GetsGreenletExitAtShutdown()
+    public void Greenlet_suspended_under_another_greenlet_gets_GreenletExit_at_shutdown()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -523,7 +523,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void GreenletThatRefusesToExit_DoesNotHangHubRun()
+    public void Greenlet_that_refuses_to_exit_does_not_hang_hub_run()
     {
         int exitsSeen = 0;
         Hub.Run(() =>

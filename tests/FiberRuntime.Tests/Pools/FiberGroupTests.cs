@@ -8,7 +8,7 @@ public class FiberGroupTests
     private static readonly TimeSpan Ms50 = TimeSpan.FromMilliseconds(50);
 
     [Fact]
-    public void Tutorial_GroupAddAndJoin_AllRunAndTheGroupEmpties()
+    public void Tutorial_group_add_and_join_all_run_and_the_group_empties()
     {
         // def talk(msg): for i in xrange(3): print(msg)
         // g1 = gevent.spawn(talk, 'bar'); g2 = gevent.spawn(talk, 'foo'); g3 = gevent.spawn(talk, 'fizz')
@@ -43,7 +43,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Tutorial_MapOverRange3_ReturnsIdentity_AndTheGroupHoldsAllThree()
+    public void Tutorial_map_over_range_3_returns_identity_and_the_group_holds_all_three()
     {
         // def hello_from(n): print('Size of group %s' % len(group)); group.map(hello_from, xrange(3))
         var sizes = new List<int>();
@@ -63,7 +63,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Map_GeventArgumentOrder_AndEmptyInput()
+    public void Map_gevent_argument_order_and_empty_input()
     {
         Hub.Run(() =>
         {
@@ -75,7 +75,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Tutorial_Imap_YieldsInInputOrder_ImapUnordered_InCompletionOrder()
+    public void Tutorial_imap_yields_in_input_order_ImapUnordered_in_completion_order()
     {
         // def intensive(n): gevent.sleep(3 - n); return 'task', n
         (string, int) Intensive(int n)
@@ -97,7 +97,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Tutorial_ImapUnorderedOnAPoolOf3_CompletionOrder_AndTheyRanConcurrently()
+    public void Tutorial_ImapUnordered_on_a_pool_of_3_completion_order_and_they_ran_concurrently()
     {
         var printed = new List<string>();
         var sw = new Stopwatch();
@@ -120,7 +120,7 @@ public class FiberGroupTests
     [Theory]
     [InlineData(true)]
     [InlineData(false)]
-    public void Imap_WithMaxSize3_Over20Items_NeverRunsMoreThan3AtOnce(bool ordered)
+    public void Imap_with_MaxSize_3_over_20_items_never_runs_more_than_3_at_once(bool ordered)
     {
         int running = 0, peak = 0;
         var results = new List<int>();
@@ -149,7 +149,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Imap_IsLazy_AndNeverStartsMoreThanMaxSizeAheadOfTheConsumer()
+    public void Imap_is_lazy_and_never_starts_more_than_MaxSize_ahead_of_the_consumer()
     {
         var started = new List<int>();
         Hub.Run(() =>
@@ -175,7 +175,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Imap_SlowFirstItem_ResultsAreBufferedInOrder()
+    public void Imap_slow_first_item_results_are_buffered_in_order()
     {
         var order = new List<int>();
         Hub.Run(() =>
@@ -192,7 +192,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Map_ExceptionInTheMappedFunction_SurfacesOnTheCaller_AndTheHubKeepsWorking()
+    public void Map_exception_in_the_mapped_function_surfaces_on_the_caller_and_the_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -221,7 +221,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Apply_RunsInAMemberFiber_AndRethrows_InlineWhenTheCallerIsAMember()
+    public void Apply_runs_in_a_member_fiber_and_rethrows_inline_when_the_caller_is_a_member()
     {
         Hub.Run(() =>
         {
@@ -249,7 +249,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void ApplyAsync_ReturnsTheFiber_AndCallsTheCallbackWithTheResult()
+    public void ApplyAsync_returns_the_fiber_and_calls_the_callback_with_the_result()
     {
         Hub.Run(() =>
         {
@@ -273,7 +273,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void AFiberThatEnds_LeavesItsGroup_Discard_StopsTracking()
+    public void A_fiber_that_ends_leaves_its_group_discard_stops_tracking()
     {
         Hub.Run(() =>
         {
@@ -299,7 +299,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Join_WithTimeout_ReturnsFalseWhileMembersRun_AndRaiseErrorRethrows()
+    public void Join_WithTimeout_returns_false_while_members_run_and_raise_error_rethrows()
     {
         Hub.Run(() =>
         {
@@ -317,7 +317,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Kill_KillsEveryMember_RunsTheirFinallyBlocks_AndEmptiesTheGroup()
+    public void Kill_kills_every_member_runs_their_finally_blocks_and_empties_the_group()
     {
         Hub.Run(() =>
         {
@@ -353,7 +353,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void Kill_FromAMember_KillsTheOthersThenTheCaller()
+    public void Kill_from_a_member_kills_the_others_then_the_caller()
     {
         Hub.Run(() =>
         {
@@ -374,7 +374,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void FromANonHubThread_TheGroupRunsOnTheDefaultHub_AndBlocksTheCaller()
+    public void From_a_non_hub_thread_the_group_runs_on_the_default_hub_and_blocks_the_caller()
     {
         var group = new FiberGroup();
         Assert.Same(Hub.Default, group.Hub);
@@ -392,7 +392,7 @@ public class FiberGroupTests
     }
 
     [Fact]
-    public void UsingAGroupFromAnotherHub_IsRefused()
+    public void Using_a_group_from_another_hub_is_refused()
     {
         var group = new FiberGroup();                     // on the default hub
         Hub.Run(() =>

@@ -16,7 +16,7 @@ public class JoinKillLinkTests
     // ---- Join / Get ---------------------------------------------------------------------------------------
 
     [Fact]
-    public void Join_ReturnsTrue_WhenTheFiberFinishes()
+    public void Join_returns_true_when_the_fiber_finishes()
     {
         Hub.Run(() =>
         {
@@ -28,7 +28,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void JoinWithTimeout_ReturnsFalse_OnTimeout_AndTheFiberKeepsRunning()
+    public void Join_with_timeout_returns_false_on_timeout_and_the_fiber_keeps_running()
     {
         Hub.Run(() =>
         {
@@ -44,7 +44,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Get_RethrowsTheFibersException_WithTypeMessageAndOriginalStackTrace()
+    public void Get_rethrows_the_fibers_exception_with_type_message_and_original_stack_trace()
     {
         Hub.Run(() =>
         {
@@ -61,7 +61,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void GetWithTimeout_ThrowsFiberTimeoutException_WhenNotFinished()
+    public void Get_with_timeout_throws_FiberTimeoutException_when_not_finished()
     {
         Hub.Run(() =>
         {
@@ -72,7 +72,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void FiberT_ValueAndGet()
+    public void FiberT_value_and_get()
     {
         Hub.Run(() =>
         {
@@ -90,7 +90,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void StatusProperties_ThroughTheLifeOfAFiber()
+    public void Status_properties_through_the_life_of_a_fiber()
     {
         Hub.Run(() =>
         {
@@ -126,7 +126,7 @@ public class JoinKillLinkTests
     // ---- Kill ---------------------------------------------------------------------------------------------
 
     [Fact]
-    public void Kill_Default_RaisesGreenletExit_AndTheFiberEndsSuccessfully()
+    public void Kill_default_raises_GreenletExit_and_the_fiber_ends_successfully()
     {
         Hub.Run(() =>
         {
@@ -154,7 +154,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_WithACustomException_FailsTheFiberWithIt()
+    public void Kill_with_a_custom_exception_fails_the_fiber_with_it()
     {
         Hub.Run(() =>
         {
@@ -170,7 +170,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_BlockTrue_WaitsForTheFibersFinally_BlockFalseDoesNot()
+    public void Kill_block_true_waits_for_the_fibers_finally_block_false_does_not()
     {
         Hub.Run(() =>
         {
@@ -216,7 +216,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_WithTimeout_ThrowsWhenAFiberRefusesToDie()
+    public void Kill_WithTimeout_throws_when_a_fiber_refuses_to_die()
     {
         Hub.Run(() =>
         {
@@ -239,7 +239,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_BeforeStart_TheFiberNeverRuns()
+    public void Kill_before_start_the_fiber_never_runs()
     {
         Hub.Run(() =>
         {
@@ -266,7 +266,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_OfASleepingFiber_RunsItsFinally()
+    public void Kill_of_a_sleeping_fiber_runs_its_finally()
     {
         Hub.Run(() =>
         {
@@ -291,7 +291,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_OfAFiberBlockedInJoin_RunsItsFinally()
+    public void Kill_of_a_fiber_blocked_in_join_runs_its_finally()
     {
         Hub.Run(() =>
         {
@@ -319,7 +319,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_FromAnotherOsThread_OnAHubRunFiber()
+    public void Kill_from_another_os_thread_on_a_hub_run_fiber()
     {
         Hub.Run(() =>
         {
@@ -358,7 +358,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_FromThePlainTestThread_OnTheDefaultHub()
+    public void Kill_from_the_plain_test_thread_on_the_default_hub()
     {
         bool cleaned = false;
         using var started = new ManualResetEventSlim();
@@ -387,7 +387,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Kill_OfAFinishedFiber_DoesNothing()
+    public void Kill_of_a_finished_fiber_does_nothing()
     {
         Hub.Run(() =>
         {
@@ -402,7 +402,7 @@ public class JoinKillLinkTests
     // ---- links --------------------------------------------------------------------------------------------
 
     [Fact]
-    public void Link_IsCalledOnce_OnTheHub_WithTheFiber()
+    public void Link_is_called_once_on_the_hub_with_the_fiber()
     {
         Hub.Run(() =>
         {
@@ -421,7 +421,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void LinkValue_OnlyOnSuccess_LinkException_OnlyOnFailure()
+    public void LinkValue_only_on_success_LinkException_only_on_failure()
     {
         Hub.Run(() =>
         {
@@ -443,7 +443,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Link_AfterTheFiberFinished_IsStillCalledOnce()
+    public void Link_after_the_fiber_finished_is_still_called_once()
     {
         Hub.Run(() =>
         {
@@ -460,7 +460,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Unlink_RemovesTheCallback()
+    public void Unlink_removes_the_callback()
     {
         Hub.Run(() =>
         {
@@ -479,7 +479,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Link_FromAPlainThread_OnTheDefaultHub_IsCalledOnTheHub()
+    public void Link_from_a_plain_thread_on_the_default_hub_is_called_on_the_hub()
     {
         using var called = new ManualResetEventSlim();
         Fiber? seen = null;
@@ -497,7 +497,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void ALinkCallbackThatThrows_DoesNotBreakTheHub()
+    public void A_link_callback_that_throws_does_not_break_the_hub()
     {
         Hub.Run(() =>
         {
@@ -513,7 +513,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Unlink_FromAPlainThread_LikeLink_Works()
+    public void Unlink_from_a_plain_thread_like_link_works()
     {
         int removed = 0;
         Action<Fiber> remove = _ => Interlocked.Increment(ref removed);
