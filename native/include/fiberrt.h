@@ -77,6 +77,10 @@ FR_API int fr_verify_outside_coop(void);
 FR_API int fr_verify_in_catch(int depth);
 FR_API int fr_verify_in_catch_coop(int depth, void** caught_object_ref);
 FR_API int fr_verify_end(char* err, size_t errlen);
+/* After a successful fr_verify_end: one line saying how the layout was established (the platform, where
+ * Thread::m_pGCFrame is, whether the GCFrame::Pop code-pattern cross-check agreed or was skipped, and how
+ * memory is probed). For the start-up diagnostic; empty before. */
+FR_API const char* fr_contract_note(void);
 
 /* ---- hubs ------------------------------------------------------------------------------------- */
 

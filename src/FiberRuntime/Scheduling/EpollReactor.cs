@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FiberRuntime.Interop;
 
@@ -44,8 +45,9 @@ internal sealed unsafe partial class EpollReactor : IReactor
             close(_epoll);
             throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: eventfd", errno));
         }
-        var ev = new EpollEvent { Events = EPOLLIN, Data = WakeData };
-        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, &ev) != 0)
+        byte* ev = stackalloc byte[MaxEventSize];
+        EpollEvent.Write(ev, EPOLLIN, WakeData);
+        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, ev) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             close(_wakeFd);
@@ -127,12 +129,13 @@ internal sealed unsafe partial class EpollReactor : IReactor
     {
         uint events = EPOLLONESHOT | (st.Reader is { Fired: false } ? EPOLLIN | EPOLLRDHUP : 0) |
                       (st.Writer is { Fired: false } ? EPOLLOUT : 0);
-        var ev = new EpollEvent { Events = events, Data = (ulong)(uint)st.Fd };
-        int rc = epoll_ctl(_epoll, st.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st.Fd, &ev);
+        byte* ev = stackalloc byte[MaxEventSize];
+        EpollEvent.Write(ev, events, (ulong)(uint)st.Fd);
+        int rc = epoll_ctl(_epoll, st.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st.Fd, ev);
         if (rc != 0 && !st.Registered && Marshal.GetLastPInvokeError() == EEXIST)
-            rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, st.Fd, &ev);     // registered by an earlier watcher of a reused fd
+            rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, st.Fd, ev);     // registered by an earlier watcher of a reused fd
         else if (rc != 0 && st.Registered && Marshal.GetLastPInvokeError() == ENOENT)
-            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, st.Fd, &ev);     // closed without Cancel (the kernel dropped it), then reused
+            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, st.Fd, ev);     // closed without Cancel (the kernel dropped it), then reused
         if (rc != 0)
             throw new IOException($"Cannot wait on descriptor {st.Fd}: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()}).");
         st.Registered = true;
@@ -152,19 +155,21 @@ internal sealed unsafe partial class EpollReactor : IReactor
     /// (-1: no limit). Calls the watchers whose descriptors became ready.</summary>
     public void Wait(int timeoutMs)
     {
-        EpollEvent* events = stackalloc EpollEvent[64];
+        byte* events = stackalloc byte[64 * MaxEventSize];
         int n = epoll_wait(_epoll, events, 64, timeoutMs);
         for (int i = 0; i < n; i++)
         {
-            if (events[i].Data == WakeData)
+            byte* ev = events + i * EpollEvent.Size;
+            ulong data = EpollEvent.Data(ev);
+            if (data == WakeData)
             {
                 ulong value;
                 read(_wakeFd, &value, sizeof(ulong));
                 Volatile.Write(ref _wakePending, 0);
                 continue;
             }
-            if (!_fds.TryGetValue((int)events[i].Data, out FdState? st)) continue;
-            uint e = events[i].Events;
+            if (!_fds.TryGetValue((int)data, out FdState? st)) continue;
+            uint e = EpollEvent.Events(ev);
             const uint failed = EPOLLERR | EPOLLHUP;
             // one-shot: epoll disabled the descriptor; report the direction(s) that fired and re-arm for the other
             IoWatcher? reader = null, writer = null;
@@ -218,20 +223,37 @@ internal sealed unsafe partial class EpollReactor : IReactor
 
     [LibraryImport("libc", SetLastError = true)] private static partial int poll(PollFd* fds, nuint n, int timeout);
 
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private struct EpollEvent
+    /// <summary>struct epoll_event {uint32_t events; uint64_t data;}: packed (12 bytes, data at 4) on x86_64 only; on
+    /// arm64 data is 8-byte aligned (16 bytes, data at 8). Read and written by offset, so one build serves both.</summary>
+    private static class EpollEvent
     {
-        public uint Events;
-        public ulong Data;
+        private static readonly bool s_packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+
+        public static int Size => s_packed ? 12 : 16;
+
+        private static int DataOffset => s_packed ? 4 : 8;
+
+        public static uint Events(byte* ev) => Unsafe.ReadUnaligned<uint>(ev);
+
+        public static ulong Data(byte* ev) => Unsafe.ReadUnaligned<ulong>(ev + DataOffset);
+
+        public static void Write(byte* ev, uint events, ulong data)
+        {
+            new Span<byte>(ev, MaxEventSize).Clear();
+            Unsafe.WriteUnaligned(ev, events);
+            Unsafe.WriteUnaligned(ev + DataOffset, data);
+        }
     }
+
+    private const int MaxEventSize = 16;
 
     private const int EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
     private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17, ENOENT = 2;
     private const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLONESHOT = 1u << 30;
 
     [LibraryImport("libc", SetLastError = true)] private static partial int epoll_create1(int flags);
-    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
-    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_wait(int epfd, EpollEvent* events, int max, int timeout);
+    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
+    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_wait(int epfd, byte* events, int max, int timeout);
     [LibraryImport("libc", SetLastError = true)] private static partial int eventfd(uint initval, int flags);
     [LibraryImport("libc")] private static partial nint read(int fd, void* buf, nuint count);
     [LibraryImport("libc")] private static partial nint write(int fd, void* buf, nuint count);

@@ -30,7 +30,7 @@ internal sealed partial class Scheduler
     private int _keepAlive;              // outstanding things that may wake the hub from outside (Task awaits, ...)
     internal bool IsDefaultHub;          // the default hub's main parks forever on purpose: never a deadlock
 
-    // counters: written by the hub thread only, read racily by diagnostics (an int or a long is read whole on x64)
+    // counters: written by the hub thread only, read racily by diagnostics (an int or a long is read whole on x64 and arm64)
     private long _reactorWaits;          // reactor (epoll) waits made, polls included
     private long _idleTicks;             // Stopwatch ticks spent asleep in the reactor (waits with a timeout)
     private long _sleepingSince;         // when the current sleep began; 0 while awake
