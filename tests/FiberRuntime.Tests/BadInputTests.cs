@@ -8,7 +8,7 @@ public class BadInputTests
     // ---- dead targets, self switches ------------------------------------------------------------------
 
     [Fact]
-    public void SwitchToDeadGreenlet_Throws_AndHubKeepsWorking()
+    public void Switch_to_dead_greenlet_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -26,7 +26,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void SwitchToDeadGreenlet_FromInsideAnotherGreenlet_Throws_AndThatGreenletContinues()
+    public void Switch_to_dead_greenlet_from_inside_another_greenlet_throws_and_that_greenlet_continues()
     {
         Hub.Run(() =>
         {
@@ -44,7 +44,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void RootSwitchingToItself_Throws_AndHubKeepsWorking()
+    public void Root_switching_to_itself_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -58,7 +58,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void GreenletSwitchingToItself_Throws_AndItCarriesOn()
+    public void Greenlet_switching_to_itself_throws_and_it_carries_on()
     {
         Hub.Run(() =>
         {
@@ -79,7 +79,7 @@ public class BadInputTests
     // ---- foreign threads ------------------------------------------------------------------------------
 
     [Fact]
-    public void CreatingAGreenletOutsideAHub_Throws()
+    public void Creating_a_greenlet_outside_a_hub_throws()
     {
         var e = Assert.Throws<InvalidOperationException>(() => new Greenlet(() => { }));
         Assert.Contains("hub", e.Message, StringComparison.OrdinalIgnoreCase);
@@ -88,7 +88,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletFromAForeignThread_Throws_AndHubKeepsWorking()
+    public void Using_a_greenlet_from_a_foreign_thread_throws_and_hub_keeps_working()
     {
         var errors = new Dictionary<string, Exception?>();
         Hub.Run(() =>
@@ -134,7 +134,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletAfterItsHubFinished_FromTheCallingThread_Throws()
+    public void Using_a_greenlet_after_its_hub_finished_from_the_calling_thread_throws()
     {
         Greenlet? unstarted = null, root = null;
         Hub.Run(() =>
@@ -150,7 +150,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void UsingAGreenletOfAnotherLiveHub_Throws_AndBothHubsKeepWorking()
+    public void Using_a_greenlet_of_another_live_hub_throws_and_both_hubs_keep_working()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -178,78 +178,10 @@ public class BadInputTests
         Assert.Equal(["InvalidOperationException InvalidOperationException InvalidOperationException"], log);
     }
 
-    // ---- options --------------------------------------------------------------------------------------
-
-    [Theory]
-    [InlineData(1024)]
-    [InlineData(0)]
-    [InlineData(-1)]
-    [InlineData(HubOptions.MinStackSize - 1)]
-    [InlineData(HubOptions.MaxStackSize + 1)]
-    [InlineData(int.MaxValue)]
-    public void StackSizeOutOfRange_ThrowsFromHubRun_WithoutRunningMain(int stackSize)
-    {
-        bool ran = false;
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { ran = true; }, new HubOptions { StackSize = stackSize }));
-        Assert.Equal(nameof(HubOptions.StackSize), e.ParamName);
-        Assert.False(ran);
-        Assert.Equal(3, Hub.Run(() => { HubProbe.AssertHubWorks(); return 3; }));
-    }
-
-    [Theory]
-    [InlineData(HubOptions.MinStackSize)]
-    [InlineData(HubOptions.MinStackSize + 1)]       // rounded up to a page
-    public void StackSizeAtTheLowerBound_Works(int stackSize)
-    {
-        Assert.Equal(4, Hub.Run(() => { HubProbe.AssertHubWorks(); return 4; }, new HubOptions { StackSize = stackSize }));
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(-1)]
-    [InlineData(int.MinValue)]
-    [InlineData(HubOptions.MaxFibersLimit + 1)]
-    public void MaxFibersOutOfRange_ThrowsFromHubRun_WithoutRunningMain(int maxFibers)
-    {
-        bool ran = false;
-        var e = Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { ran = true; }, new HubOptions { MaxFibers = maxFibers }));
-        Assert.Equal(nameof(HubOptions.MaxFibers), e.ParamName);
-        Assert.False(ran);
-        Assert.Equal(5, Hub.Run(() => { HubProbe.AssertHubWorks(); return 5; }));
-    }
+    // ---- null arguments -------------------------------------------------------------------------------
 
     [Fact]
-    public void MaxFibersLimit_IsAccepted_AndOneMoreIsRefusedByValidation_WithTheHubStillRunning()
-    {
-        // the native hub holds MaxFibers + 1 slots, at most FR_MAX_CAPACITY: the top value must fit it exactly, and
-        // one above it must be refused by the options check (ParamName MaxFibers), not by the native hub
-        Assert.Equal(FiberRuntime.Interop.NativeMethods.MaxCapacity - 1, HubOptions.MaxFibersLimit);
-        int result = Hub.Run(() =>
-        {
-            HubProbe.AssertHubWorks();
-            bool ran = false;
-            var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
-                Hub.Run(() => { ran = true; }, new HubOptions { MaxFibers = HubOptions.MaxFibersLimit + 1, StackSize = HubOptions.MinStackSize }));
-            Assert.Equal(nameof(HubOptions.MaxFibers), e.ParamName);
-            Assert.False(ran);
-            HubProbe.AssertHubWorks();
-            Assert.Equal(3, Fiber.Spawn(() => 3).Get());
-            return 7;
-        }, new HubOptions { MaxFibers = HubOptions.MaxFibersLimit, StackSize = HubOptions.MinStackSize });
-        Assert.Equal(7, result);
-    }
-
-    [Theory]
-    [InlineData(0)]
-    [InlineData(64 * 1024)]
-    public void HubStackSizeOutOfRange_ThrowsFromHubRun(int hubStackSize)
-    {
-        Assert.Throws<ArgumentOutOfRangeException>(() => Hub.Run(() => { }, new HubOptions { HubStackSize = hubStackSize }));
-        Assert.Equal(6, Hub.Run(() => { HubProbe.AssertHubWorks(); return 6; }));
-    }
-
-    [Fact]
-    public void NullArguments_Throw_AndHubKeepsWorking()
+    public void Null_arguments_throw_and_hub_keeps_working()
     {
         Assert.Throws<ArgumentNullException>(() => Hub.Run(null!));
         Assert.Throws<ArgumentNullException>(() => Hub.Run<int>(null!));
@@ -262,7 +194,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ThrowNull_ThrowsArgumentNull_AndTargetIsUnaffected()
+    public void Throw_null_throws_argument_null_and_target_is_unaffected()
     {
         Hub.Run(() =>
         {
@@ -287,7 +219,7 @@ public class BadInputTests
     // ---- parents --------------------------------------------------------------------------------------
 
     [Fact]
-    public void SettingParentToNull_ThrowsArgumentNull_AndParentIsUnchanged()
+    public void Setting_parent_to_null_throws_argument_null_and_parent_is_unchanged()
     {
         Hub.Run(() =>
         {
@@ -301,7 +233,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void CyclicParent_ThrowsArgumentException_AndParentsAreUnchanged()
+    public void Cyclic_parent_throws_ArgumentException_and_parents_are_unchanged()
     {
         Hub.Run(() =>
         {
@@ -329,7 +261,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void SettingTheRootsParent_Throws()
+    public void Setting_the_roots_parent_throws()
     {
         Hub.Run(() =>
         {
@@ -343,7 +275,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ParentFromAFinishedHub_ThrowsArgumentException()
+    public void Parent_from_a_finished_hub_throws_ArgumentException()
     {
         Greenlet? foreignRoot = null, foreignG = null;
         Hub.Run(() =>
@@ -364,7 +296,7 @@ public class BadInputTests
     }
 
     [Fact]
-    public void ParentFromAnotherLiveHub_ThrowsArgumentException_AndBothHubsKeepWorking()
+    public void Parent_from_another_live_hub_throws_ArgumentException_and_both_hubs_keep_working()
     {
         var outcomes = new List<string>();
         Hub.Run(() =>
@@ -386,107 +318,4 @@ public class BadInputTests
         Assert.Equal(["ArgumentException", "ArgumentException", "ArgumentException"], outcomes);
     }
 
-    // ---- MaxFibers ------------------------------------------------------------------------------------
-
-    [Fact]
-    public void StartingMoreThanMaxFibersLiveGreenlets_Throws_AndTheSlotIsUsableOnceOneEnds()
-    {
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var live = new List<Greenlet>();
-            for (int i = 0; i < 4; i++)
-            {
-                int n = i;
-                var g = new Greenlet(_ => $"g{n} got {root.Switch($"g{n} live")}");
-                Assert.Equal($"g{n} live", g.Switch());
-                live.Add(g);
-            }
-
-            bool fifthRan = false;
-            var fifth = new Greenlet(_ => { fifthRan = true; return "fifth done"; });
-            var e = Assert.Throws<InvalidOperationException>(() => fifth.Switch());
-            Assert.Contains("MaxFibers", e.Message);
-            Assert.False(fifthRan);
-            Assert.False(fifth.IsStarted);
-            Assert.False(fifth.IsDead);
-            Assert.Same(root, Greenlet.Current);
-
-            Assert.Equal("g0 got try", live[0].Switch("try"));   // live[0] ends: one slot is free again
-
-            Assert.Equal("fifth done", fifth.Switch());
-            Assert.True(fifthRan);
-            HubProbe.AssertHubWorks();
-            for (int i = 1; i < 4; i++)
-                Assert.Equal($"g{i} got end", live[i].Switch("end"));
-        }, new HubOptions { MaxFibers = 4 });
-    }
-
-    [Fact]
-    public void MaxFibersExceeded_InsideAGreenlet_IsRaisedThere()
-    {
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var holder = new Greenlet(_ => root.Switch("holding"));
-            Assert.Equal("holding", holder.Switch());
-            var g = new Greenlet(_ =>
-            {
-                var e = Record.Exception(() => new Greenlet(() => { }).Switch());
-                return e is InvalidOperationException ioe && ioe.Message.Contains("MaxFibers", StringComparison.Ordinal)
-                    ? "raised in g"
-                    : $"unexpected: {e}";
-            });
-            Assert.Equal("raised in g", g.Switch());   // g held the second slot; it has ended
-            Assert.Equal("released", holder.Switch("released"));
-            HubProbe.AssertHubWorks();
-        }, new HubOptions { MaxFibers = 2 });
-    }
-
-    [Fact]
-    public void TenThousandSequentialGreenlets_OnMaxFibersFour_ReuseSlots()
-    {
-        const int N = 10_000;
-        long total = Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            long sum = 0;
-            for (int i = 0; i < N; i++)
-            {
-                // each one lives across a switch, and briefly has a child of its own (2 of 4 slots)
-                var g = new Greenlet(arg =>
-                {
-                    int x = (int)arg!;
-                    var child = new Greenlet(y => (int)y! * 2);
-                    int doubled = (int)child.Switch(x)!;
-                    object? back = root.Switch(doubled);
-                    return doubled + (int)back!;
-                });
-                Assert.Equal(2 * i, g.Switch(i));
-                sum += (int)g.Switch(1)!;
-                Assert.True(g.IsDead);
-            }
-            return sum;
-        }, new HubOptions { MaxFibers = 4 });
-        Assert.Equal((long)N * (N - 1) + N, total);
-    }
-
-    [Fact]
-    public void MaxFibers_ChildEndingIntoAnUnstartedParent_WhenAllOtherSlotsAreInUse()
-    {
-        // MaxFibers = 2: `holder` keeps one slot, `child` takes the other. When child's run ends it is no
-        // longer alive, so its unstarted parent should be able to start with child's result.
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var holder = new Greenlet(_ => root.Switch("holding"));
-            Assert.Equal("holding", holder.Switch());
-            var parent = new Greenlet(x => $"parent started with {x}");
-            var child = new Greenlet(_ => "child result", parent);
-            Assert.Equal("parent started with child result", child.Switch());
-            Assert.True(parent.IsDead);
-            Assert.Equal("released", holder.Switch("released"));
-            HubProbe.AssertHubWorks();
-        }, new HubOptions { MaxFibers = 2 });
-    }
 }

@@ -11,7 +11,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void AsyncLocal_SetInOneGreenlet_IsNotSeenByAnother()
+    public void AsyncLocal_set_in_one_greenlet_is_not_seen_by_another()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -62,7 +62,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void NewGreenlet_StartsWithItsCreatorsValues_AndItsChangesDoNotLeakBack()
+    public void New_greenlet_starts_with_its_creators_values_and_its_changes_do_not_leak_back()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -110,7 +110,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void AsyncLocal_OfTheParent_IsIntactAfterAChildEndsOrThrows()
+    public void AsyncLocal_of_the_parent_is_intact_after_a_child_ends_or_throws()
     {
         Hub.Run(() =>
         {
@@ -141,7 +141,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void AsyncLocal_IsolationHoldsAcrossManyGreenletsAndSwitches()
+    public void AsyncLocal_isolation_holds_across_many_greenlets_and_switches()
     {
         const int N = 200, Rounds = 10;
         int mismatches = Hub.Run(() =>
@@ -177,7 +177,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void SynchronizationContext_SetInOneGreenlet_IsNotSeenInAnother()
+    public void SynchronizationContext_set_in_one_greenlet_is_not_seen_in_another()
     {
         var log = new List<string>();
         static string Tag() => SynchronizationContext.Current is TaggedContext t ? t.Tag : SynchronizationContext.Current?.GetType().Name ?? "none";
@@ -231,7 +231,7 @@ public class ExecutionContextTests
     // CultureInfo.CurrentCulture lives in an AsyncLocal whose change handler refreshes a [ThreadStatic] cache;
     // the runtime runs such handlers whenever a thread's ExecutionContext changes (ThreadContextChanged = true).
     [Fact]
-    public void CurrentCulture_SetInOneGreenlet_IsNotSeenInAnother()
+    public void Current_culture_set_in_one_greenlet_is_not_seen_in_another()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -263,7 +263,7 @@ public class ExecutionContextTests
     }
 
     [Fact]
-    public void AsyncLocalChangeHandler_IsNotifiedWhenASwitchChangesItsValue()
+    public void AsyncLocal_change_handler_is_notified_when_a_switch_changes_its_value()
     {
         var log = new List<string>();
         Hub.Run(() =>

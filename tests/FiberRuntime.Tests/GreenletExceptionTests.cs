@@ -2,396 +2,19 @@ using System.Runtime.CompilerServices;
 
 namespace FiberRuntime.Tests;
 
-/// <summary>Exceptions and greenlets: switching inside handlers, exceptions crossing to parents, Throw, GreenletExit.</summary>
+/// <summary>Exceptions and greenlets: stack traces, exceptions crossing to parents, Throw, GreenletExit (switching inside
+/// handlers: <see cref="GreenletExceptionHandlerTests"/>).</summary>
 public class GreenletExceptionTests
 {
     private sealed class AlphaException(string message, Exception? inner = null) : Exception(message, inner);
 
-    private sealed class BetaException(string message, Exception? inner = null) : Exception(message, inner);
-
     private sealed class CustomExit(string message) : GreenletExit(message);
-
-    [Fact]
-    public void SwitchInsideCatchBlock_AndComeBack()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(_ =>
-            {
-                try
-                {
-                    throw new AlphaException("alpha 1");
-                }
-                catch (AlphaException e)
-                {
-                    object? v = root.Switch("in catch");
-                    log.Add($"resumed in catch with {v}; caught {e.Message}");
-                    object? w = root.Switch("still in catch");
-                    log.Add($"resumed again with {w}");
-                }
-                return "after catch";
-            });
-
-            Assert.Equal("in catch", g.Switch());
-            // root throws and catches its own exception while g is suspended inside a catch
-            try { throw new BetaException("root's own"); }
-            catch (BetaException e) { log.Add($"root caught {e.Message}"); }
-            GC.Collect();
-            Assert.Equal("still in catch", g.Switch(1));
-            Assert.Equal("after catch", g.Switch(2));
-        });
-        Assert.Equal(
-            ["root caught root's own", "resumed in catch with 1; caught alpha 1", "resumed again with 2"],
-            log);
-    }
-
-    [Fact]
-    public void TwoGreenletsSuspendedInCatchBlocks_Interleave()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            Greenlet? a = null, b = null;
-            a = new Greenlet(_ =>
-            {
-                try { throw new AlphaException("A1"); }
-                catch (AlphaException e1)
-                {
-                    b!.Switch("A in catch 1");
-                    try { throw new BetaException("A2"); }
-                    catch (BetaException e2)
-                    {
-                        b!.Switch("A in nested catch");
-                        log.Add($"A: {e1.Message} {e2.Message}");
-                    }
-                    b!.Switch("A back in catch 1");
-                    log.Add($"A: still {e1.Message}");
-                }
-                return "A done";
-            });
-            b = new Greenlet(_ =>
-            {
-                try { throw new AlphaException("B1"); }
-                catch (AlphaException e1)
-                {
-                    a.Switch();
-                    GC.Collect();
-                    try { throw new BetaException("B2"); }
-                    catch (BetaException e2)
-                    {
-                        a.Switch();
-                        log.Add($"B: {e1.Message} {e2.Message}");
-                    }
-                    a.Switch();
-                    log.Add($"B: still {e1.Message}");
-                }
-                return "B done";
-            });
-
-            // root → a; a ⇄ b; b's last a.Switch resumes a, which returns to root.
-            Assert.Equal("A done", a.Switch());
-            Assert.False(b.IsDead);
-            Assert.Equal("B done", b.Switch());
-        });
-        Assert.Equal(["A: A1 A2", "B: B1 B2", "A: still A1", "B: still B1"], log);
-    }
-
-    [Fact]
-    public void SwitchInsideFinally_DuringExceptionalUnwind()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(_ =>
-            {
-                try
-                {
-                    try
-                    {
-                        throw new AlphaException("unwinding");
-                    }
-                    finally
-                    {
-                        object? v = root.Switch("in finally");
-                        log.Add($"finally resumed with {v}");
-                    }
-                }
-                catch (AlphaException e)
-                {
-                    log.Add($"caught {e.Message}");
-                    return "handled";
-                }
-            });
-            Assert.Equal("in finally", g.Switch());
-            try { throw new BetaException("root's own"); }
-            catch (BetaException e) { log.Add($"root caught {e.Message}"); }
-            GC.Collect();
-            Assert.Equal("handled", g.Switch("x"));
-        });
-        Assert.Equal(["root caught root's own", "finally resumed with x", "caught unwinding"], log);
-    }
-
-    [Fact]
-    public void SwitchInsideFinally_ExceptionThenEscapesToParent()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(() =>
-            {
-                try
-                {
-                    throw new AlphaException("escapes");
-                }
-                finally
-                {
-                    log.Add($"finally got {root.Switch("in finally")}");
-                }
-            });
-            Assert.Equal("in finally", g.Switch());
-            var e = Assert.Throws<AlphaException>(() => g.Switch("resume"));
-            Assert.Equal("escapes", e.Message);
-            Assert.True(g.IsDead);
-            HubProbe.AssertHubWorks();
-        });
-        Assert.Equal(["finally got resume"], log);
-    }
-
-    [Fact]
-    public void NestedThrowAndRethrow_WithSwitchesInBetween()
-    {
-        var log = new List<string>();
-        Exception? arrived = null;
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var helper = new Greenlet(_ =>
-            {
-                object? v = null;
-                while (v is not "stop")
-                {
-                    try { throw new BetaException("helper noise"); }
-                    catch (BetaException) { v = root.Switch($"helper saw {v}"); }
-                }
-                return null;
-            });
-            Assert.Equal("helper saw ", helper.Switch());
-
-            var g = new Greenlet(() =>
-            {
-                try
-                {
-                    try
-                    {
-                        ThrowAlpha("original");
-                    }
-                    catch (AlphaException)
-                    {
-                        log.Add($"inner catch: {helper.Switch(1)}");   // switch to a greenlet that throws/catches
-                        log.Add($"inner catch: {root.Switch("g in inner catch")}");
-                        throw;                                        // rethrow keeps the original trace
-                    }
-                }
-                catch (AlphaException e)
-                {
-                    log.Add($"outer catch: {root.Switch("g in outer catch")}");
-                    throw new BetaException("wrapped", e);
-                }
-            });
-
-            // g's helper.Switch(1) resumes helper, which switches to root: g stays suspended in that call
-            // until root resumes g, and the value root passes becomes its return value.
-            Assert.Equal("helper saw 1", g.Switch());
-            Assert.Equal("g in inner catch", g.Switch("to g"));
-            Assert.Equal("g in outer catch", g.Switch("rethrown"));
-            arrived = Assert.Throws<BetaException>(() => g.Switch("wrap it"));
-            Assert.Null(helper.Switch("stop"));     // its loop ends and its run returns null to root
-            Assert.True(helper.IsDead);
-        });
-
-        Assert.Equal(["inner catch: to g", "inner catch: rethrown", "outer catch: wrap it"], log);
-        Assert.NotNull(arrived);
-        Assert.Equal("wrapped", arrived.Message);
-        var inner = Assert.IsType<AlphaException>(arrived.InnerException);
-        Assert.Equal("original", inner.Message);
-        Assert.Contains(nameof(ThrowAlpha), inner.StackTrace);
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void ThrowAlpha(string message) => throw new AlphaException(message);
-
-    private static bool SwitchingFilter(Greenlet other, List<string> log, string tag)
-    {
-        object? v = other.Switch($"filter {tag}");
-        log.Add($"filter {tag} resumed with {v}");
-        return v is true;
-    }
-
-    [Fact]
-    public void ExceptionFilter_ThatSwitchesToAnotherGreenletAndBack()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(_ =>
-            {
-                try
-                {
-                    ThrowAlpha("filtered");
-                    return "not reached";
-                }
-                catch (AlphaException e) when (SwitchingFilter(root, log, "first"))
-                {
-                    return $"caught {e.Message}";
-                }
-            });
-
-            Assert.Equal("filter first", g.Switch());
-            // while g is suspended inside the filter (first pass of its dispatch), root throws and catches
-            try { throw new BetaException("root's own"); }
-            catch (BetaException e) { log.Add($"root caught {e.Message}"); }
-            GC.Collect();
-            HubProbe.AssertHubWorks();
-            Assert.Equal("caught filtered", g.Switch(true));
-        });
-        Assert.Equal(["root caught root's own", "filter first resumed with True"], log);
-    }
-
-    [Fact]
-    public void ExceptionFilter_ThatSwitchesAndReturnsFalse_LetsTheExceptionEscape()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(_ =>
-            {
-                try
-                {
-                    ThrowAlpha("not for this handler");
-                    return "not reached";
-                }
-                catch (AlphaException) when (SwitchingFilter(root, log, "no"))
-                {
-                    return "wrongly caught";
-                }
-            });
-
-            Assert.Equal("filter no", g.Switch());
-            var e = Assert.Throws<AlphaException>(() => g.Switch(false));
-            Assert.Equal("not for this handler", e.Message);
-            Assert.True(g.IsDead);
-        });
-        Assert.Equal(["filter no resumed with False"], log);
-    }
-
-    [Fact]
-    public void ExceptionFilters_TwoGreenletsSuspendedInFiltersAtOnce_WithNestedDispatchInside()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            Greenlet? a = null, b = null;
-
-            bool FilterA(AlphaException e)
-            {
-                b!.Switch("a in filter");                 // a suspended in its filter, b runs
-                // a nested dispatch with its own filter while b is suspended in its filter
-                try { ThrowAlpha("nested in A's filter"); }
-                catch (AlphaException inner) when (inner.Message.StartsWith("nested", StringComparison.Ordinal))
-                {
-                    log.Add($"A filter caught {inner.Message}");
-                }
-                GC.Collect();
-                b!.Switch("a in filter again");
-                return e.Message == "A";
-            }
-
-            bool FilterB(AlphaException e)
-            {
-                a!.Switch("b in filter");
-                GC.Collect();
-                return e.Message == "B";
-            }
-
-            a = new Greenlet(_ =>
-            {
-                try { ThrowAlpha("A"); return "no"; }
-                catch (AlphaException e) when (FilterA(e)) { return $"A caught {e.Message}"; }
-            });
-            b = new Greenlet(_ =>
-            {
-                try { ThrowAlpha("B"); return "no"; }
-                catch (AlphaException e) when (FilterB(e))
-                {
-                    a!.Switch("b in catch");
-                    return $"B caught {e.Message}";
-                }
-            });
-
-            // root → a (filter) → b (filter) → a (nested dispatch) → b (filter true, catch) → a (filter true)
-            Assert.Equal("A caught A", a.Switch());
-            Assert.False(b.IsDead);
-            Assert.Equal("B caught B", b.Switch());
-        });
-        Assert.Equal(["A filter caught nested in A's filter"], log);
-    }
-
-    [Fact]
-    public void Throw_IntoAGreenletSuspendedInAnExceptionFilter_FollowsFilterRules()
-    {
-        // An exception escaping a filter is swallowed by the runtime and the filter counts as false,
-        // so the original exception continues its dispatch and escapes to the parent.
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var g = new Greenlet(_ =>
-            {
-                try
-                {
-                    ThrowAlpha("original");
-                    return "not reached";
-                }
-                catch (AlphaException) when (Filter())
-                {
-                    return "wrongly caught";
-                }
-
-                bool Filter()
-                {
-                    try
-                    {
-                        root.Switch("in filter");
-                        return true;
-                    }
-                    finally
-                    {
-                        log.Add("filter finally");
-                    }
-                }
-            });
-            Assert.Equal("in filter", g.Switch());
-            var e = Assert.Throws<AlphaException>(() => g.Throw(new BetaException("into the filter")));
-            Assert.Equal("original", e.Message);
-            Assert.True(g.IsDead);
-            HubProbe.AssertHubWorks();
-        });
-        Assert.Equal(["filter finally"], log);
-    }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static string MarkerMethodInsideGreenlet() => Environment.StackTrace;
 
     [Fact]
-    public void EnvironmentStackTrace_InsideAGreenlet_ShowsTheGreenletsFrames()
+    public void Environment_stack_trace_inside_a_greenlet_shows_the_greenlets_frames()
     {
         string? trace = null;
         Hub.Run(() =>
@@ -401,12 +24,12 @@ public class GreenletExceptionTests
         });
         Assert.NotNull(trace);
         Assert.Contains(nameof(MarkerMethodInsideGreenlet), trace);
-        Assert.Contains(nameof(EnvironmentStackTrace_InsideAGreenlet_ShowsTheGreenletsFrames), trace); // the lambda
+        Assert.Contains(nameof(Environment_stack_trace_inside_a_greenlet_shows_the_greenlets_frames), trace); // the lambda
         Assert.Contains("FiberRuntime.Hub", trace);
     }
 
     [Fact]
-    public void EnvironmentStackTrace_InsideAGreenletSwitchedFromAnother_ShowsOnlyItsOwnStack()
+    public void Environment_stack_trace_inside_a_greenlet_switched_from_another_shows_only_its_own_stack()
     {
         string? trace = null;
         Hub.Run(() =>
@@ -429,7 +52,7 @@ public class GreenletExceptionTests
     private static object? ThrowerInsideGreenlet(object? arg) => throw new AlphaException($"thrown with {arg}");
 
     [Fact]
-    public void ExceptionEscapingRun_ArrivesInParent_WithOriginalStackTrace()
+    public void Exception_escaping_run_arrives_in_parent_with_original_stack_trace()
     {
         AlphaException? caught = null;
         Hub.Run(() =>
@@ -446,7 +69,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void ExceptionEscapingRun_IsRaisedInExplicitParent_NotInSwitcher()
+    public void Exception_escaping_run_is_raised_in_explicit_parent_not_in_switcher()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -473,7 +96,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoSuspendedGreenlet_ThatCatchesAndReturnsAValue()
+    public void Throw_into_suspended_greenlet_that_catches_and_returns_a_value()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -504,7 +127,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoSuspendedGreenlet_ThatCatchesAndSwitchesBack()
+    public void Throw_into_suspended_greenlet_that_catches_and_switches_back()
     {
         Hub.Run(() =>
         {
@@ -526,7 +149,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_UncaughtInTarget_IsRaisedInItsParent_WithSameException()
+    public void Throw_uncaught_in_target_is_raised_in_its_parent_with_same_exception()
     {
         Hub.Run(() =>
         {
@@ -548,7 +171,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoUnstartedGreenlet_KillsItWithoutRunning_AndRaisesInParent()
+    public void Throw_into_unstarted_greenlet_kills_it_without_running_and_raises_in_parent()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -566,7 +189,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_GreenletExitIntoUnstartedGreenlet_ReturnsTheExitAsAValue()
+    public void Throw_GreenletExit_into_unstarted_greenlet_returns_the_exit_as_a_value()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -581,7 +204,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void Throw_IntoUnstartedGreenlet_GoesToItsSuspendedParent()
+    public void Throw_into_unstarted_greenlet_goes_to_its_suspended_parent()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -609,7 +232,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_ThrownIntoSuspendedGreenlet_RunsFinally_AndIsReturnedAsValue()
+    public void GreenletExit_thrown_into_suspended_greenlet_runs_finally_and_is_returned_as_value()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -637,7 +260,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_RaisedByTheGreenletItself_IsDeliveredAsValue_IncludingSubclasses()
+    public void GreenletExit_raised_by_the_greenlet_itself_is_delivered_as_value_including_subclasses()
     {
         Hub.Run(() =>
         {
@@ -659,7 +282,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_CaughtByTheGreenlet_ItsReturnValueGoesToParent()
+    public void GreenletExit_caught_by_the_greenlet_its_return_value_goes_to_parent()
     {
         Hub.Run(() =>
         {
@@ -683,7 +306,7 @@ public class GreenletExceptionTests
     }
 
     [Fact]
-    public void GreenletExit_GoesToExplicitParentAsValue()
+    public void GreenletExit_goes_to_explicit_parent_as_value()
     {
         Hub.Run(() =>
         {

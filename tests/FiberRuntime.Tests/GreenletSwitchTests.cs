@@ -6,7 +6,7 @@ namespace FiberRuntime.Tests;
 public class GreenletSwitchTests
 {
     [Fact]
-    public void Switch_PassesValuesInBothDirections()
+    public void Switch_passes_values_in_both_directions()
     {
         var seen = new List<object?>();
         Hub.Run(() =>
@@ -29,7 +29,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Switch_WithoutArgument_DeliversNull_AndObjectIdentityIsPreserved()
+    public void Switch_without_argument_delivers_null_and_object_identity_is_preserved()
     {
         Hub.Run(() =>
         {
@@ -48,7 +48,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ActionGreenlet_ReturnsNullToParent()
+    public void Action_greenlet_returns_null_to_parent()
     {
         bool ran = false;
         Hub.Run(() =>
@@ -61,7 +61,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ReturnValue_GoesToExplicitParent_NotToSwitcher()
+    public void Return_value_goes_to_explicit_parent_not_to_switcher()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -87,7 +87,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void DeadParent_IsSkipped_ResultGoesToGrandparent()
+    public void Dead_parent_is_skipped_result_goes_to_grandparent()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -122,7 +122,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ChainOfDeadParents_ResultGoesToRoot()
+    public void Chain_of_dead_parents_result_goes_to_root()
     {
         Hub.Run(() =>
         {
@@ -140,7 +140,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void UnstartedParent_IsStartedWithChildsResult()
+    public void Unstarted_parent_is_started_with_childs_result()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -163,7 +163,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Switch_ReturnsWhatTheSwitcherBackPassed_EvenFromAThirdGreenlet()
+    public void Switch_returns_what_the_switcher_back_passed_even_from_a_third_greenlet()
     {
         var log = new List<string>();
         Hub.Run(() =>
@@ -194,7 +194,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Current_IsNullOutsideAHub_RootInMain_SelfInGreenlet()
+    public void Current_is_null_outside_a_hub_root_in_main_self_in_greenlet()
     {
         Assert.Null(Greenlet.Current);
         Assert.Null(Hub.Current);
@@ -232,7 +232,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void IsStartedAndIsDead_FollowTheLifecycle()
+    public void IsStarted_and_IsDead_follow_the_lifecycle()
     {
         Hub.Run(() =>
         {
@@ -250,7 +250,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void DefaultParent_IsTheCreatingGreenlet()
+    public void Default_parent_is_the_creating_greenlet()
     {
         Hub.Run(() =>
         {
@@ -279,7 +279,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void Subclass_OverridingRun_Works()
+    public void Subclass_overriding_run_works()
     {
         Hub.Run(() =>
         {
@@ -291,7 +291,7 @@ public class GreenletSwitchTests
     }
 
     [Fact]
-    public void ManyGreenletsAliveAtOnce_PassACounterAroundARing()
+    public void Many_greenlets_alive_at_once_pass_a_counter_around_a_ring()
     {
         const int N = 2000, Rounds = 5;
         var received = new int[N];
@@ -355,7 +355,7 @@ public class GreenletSwitchTests
     [Theory]
     [InlineData(2000, 1024 * 1024)]
     [InlineData(1000, HubOptions.DefaultStackSize)]
-    public void DeepRecursionInsideAGreenlet_SurvivesSwitchingOutAndBack(int depth, int stackSize)
+    public void Deep_recursion_inside_a_greenlet_survives_switching_out_and_back(int depth, int stackSize)
     {
         var log = new List<int>();
         Hub.Run(() =>
@@ -372,174 +372,5 @@ public class GreenletSwitchTests
         Assert.Equal([1000], log);
 
         static void AssertOtherGreenletsStillWork() => HubProbe.AssertHubWorks();
-    }
-
-    [Fact]
-    public void HubRun_ReturnsMainsValue()
-    {
-        Assert.Equal(42, Hub.Run(() => 42));
-        Assert.Equal("done", Hub.Run(() =>
-        {
-            var g = new Greenlet(arg => $"{arg}ne");
-            return (string)g.Switch("do")!;
-        }));
-    }
-
-    [Fact]
-    public void HubRun_FromInsideAGreenlet_RunsANestedHub()
-    {
-        string result = Hub.Run(() =>
-        {
-            Hub outer = Hub.Current!;
-            var g = new Greenlet(_ =>
-            {
-                string inner = Hub.Run(() =>
-                {
-                    Assert.NotSame(outer, Hub.Current);
-                    HubProbe.AssertHubWorks();
-                    return "inner";
-                });
-                Assert.Same(outer, Hub.Current);
-                return inner + " then outer g";
-            });
-            return (string)g.Switch()!;
-        });
-        Assert.Equal("inner then outer g", result);
-    }
-
-    private sealed class MainFailure(string message) : Exception(message);
-
-    [Fact]
-    public void HubRun_RethrowsMainsException_SameTypeAndMessage()
-    {
-        var e = Assert.Throws<MainFailure>(() => Hub.Run(() => throw new MainFailure("main failed: 17")));
-        Assert.Equal("main failed: 17", e.Message);
-
-        var e2 = Assert.Throws<InvalidTimeZoneException>(() => Hub.Run<int>(() => throw new InvalidTimeZoneException("tz 9")));
-        Assert.Equal("tz 9", e2.Message);
-    }
-
-    [Fact]
-    public void HubRun_RethrowsAnExceptionThatEscapedAGreenletIntoMain()
-    {
-        var e = Assert.Throws<MainFailure>(() => Hub.Run(() =>
-        {
-            var g = new Greenlet(() => throw new MainFailure("from greenlet"));
-            g.Switch();
-        }));
-        Assert.Equal("from greenlet", e.Message);
-    }
-
-    [Fact]
-    public void GreenletsSuspendedWhenMainReturns_GetGreenletExit_AndTheirFinallyRuns()
-    {
-        bool finallyRan = false, nestedFinallyRan = false, sawGreenletExit = false, afterSwitch = false;
-        Greenlet? g = null, h = null;
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            g = new Greenlet(() =>
-            {
-                try
-                {
-                    try
-                    {
-                        root.Switch("suspended");
-                        afterSwitch = true;
-                    }
-                    catch (GreenletExit)
-                    {
-                        sawGreenletExit = true;
-                        throw;
-                    }
-                    finally
-                    {
-                        nestedFinallyRan = true;
-                    }
-                }
-                finally
-                {
-                    finallyRan = true;
-                }
-            });
-            h = new Greenlet(() => { });    // never started: nothing to do at shutdown
-            Assert.Equal("suspended", g.Switch());
-        });
-        Assert.True(sawGreenletExit);
-        Assert.True(nestedFinallyRan);
-        Assert.True(finallyRan);
-        Assert.False(afterSwitch);
-        Assert.True(g!.IsDead);
-        Assert.False(h!.IsStarted);
-    }
-
-    [Fact]
-    public void GreenletsSuspendedWhenMainThrows_StillGetGreenletExit()
-    {
-        int finallies = 0;
-        Assert.Throws<MainFailure>(() => Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            for (int i = 0; i < 3; i++)
-            {
-                var g = new Greenlet(() =>
-                {
-                    try { root.Switch(); }
-                    finally { finallies++; }
-                });
-                g.Switch();
-            }
-            throw new MainFailure("main fails with 3 suspended");
-        }));
-        Assert.Equal(3, finallies);
-    }
-
-    [Fact]
-    public void GreenletSuspendedUnderAnotherGreenlet_GetsGreenletExitAtShutdown()
-    {
-        var log = new List<string>();
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var outer = new Greenlet(() =>
-            {
-                var inner = new Greenlet(() =>
-                {
-                    try { root.Switch("inner suspended"); }
-                    finally { log.Add("inner finally"); }
-                });
-                try
-                {
-                    inner.Switch();
-                }
-                finally { log.Add("outer finally"); }
-            });
-            Assert.Equal("inner suspended", outer.Switch());
-            // outer is suspended in inner.Switch(), inner in root.Switch(): both are unwound at shutdown.
-        });
-        Assert.Equal(2, log.Count);
-        Assert.Contains("inner finally", log);
-        Assert.Contains("outer finally", log);
-    }
-
-    [Fact]
-    public void GreenletThatRefusesToExit_DoesNotHangHubRun()
-    {
-        int exitsSeen = 0;
-        Hub.Run(() =>
-        {
-            Greenlet root = Greenlet.Current!;
-            var stubborn = new Greenlet(() =>
-            {
-                while (true)
-                {
-                    try { root.Switch(); }
-                    catch (GreenletExit) { exitsSeen++; }
-                }
-            });
-            stubborn.Switch();
-        });
-        Assert.True(exitsSeen >= 1, $"the stubborn greenlet saw {exitsSeen} GreenletExit");
-        Assert.Equal(42, Hub.Run(() => { HubProbe.AssertHubWorks(); return 42; }));
     }
 }

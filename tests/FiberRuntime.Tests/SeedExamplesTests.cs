@@ -4,7 +4,7 @@ namespace FiberRuntime.Tests;
 public class SeedExamplesTests
 {
     [Fact]
-    public void GeneratorStyleConsumer_ReceivesEveryItemInOrder()
+    public void Generator_style_consumer_receives_every_item_in_order()
     {
         var printed = new List<string>();
 
@@ -53,7 +53,7 @@ public class SeedExamplesTests
     }
 
     [Fact]
-    public void TwoGreenletsAlternating_PrintInExactOrder()
+    public void Two_greenlets_alternating_print_in_exact_order()
     {
         var printed = new List<string>();
         Greenlet? a = null, b = null;

@@ -8,7 +8,7 @@ namespace FiberRuntime.Tests.Diagnostics;
 /// receives what it enabled itself, and every test keeps only its own hub's events, so these tests may run in
 /// parallel with each other; but they run apart from the rest of the suite, because an enabled source makes every hub
 /// in the process write events, and that allocates on the hub threads of tests that count allocated bytes
-/// (e.g. SyncStressTests.WaitingAndWaking_AllocateNothing saw 5 MB).</summary>
+/// (e.g. SyncStressTests.Waiting_and_waking_allocate_nothing saw 5 MB).</summary>
 [Collection(EventListenerCollection.Name)]
 public sealed class EventSourceTests
 {

@@ -8,35 +8,10 @@ namespace FiberRuntime.Tests.Interop;
 /// <summary>Hub.WaitReadable / WaitWritable: readiness waits on any descriptor, through the hub's epoll reactor.</summary>
 public sealed class DescriptorWaitTests
 {
-    /// <summary>A connected loopback TCP pair; the server side is non-blocking.</summary>
-    internal sealed class Pair : IDisposable
-    {
-        public readonly Socket Client, Server;
-
-        public Pair()
-        {
-            using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-            listener.Listen(1);
-            Client = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-            Client.Connect(listener.LocalEndPoint!);
-            Server = listener.Accept();
-            Server.Blocking = false;
-        }
-
-        public int ServerFd => (int)Server.Handle;
-
-        public void Dispose()
-        {
-            Client.Dispose();
-            Server.Dispose();
-        }
-    }
-
     [Fact]
     public void WaitReadable_suspends_only_the_fiber_until_data_arrives()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var log = new List<string>();
         Hub.Run(() =>
         {
@@ -64,7 +39,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void WaitReadable_times_out_and_returns_false()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         Hub.Run(() =>
         {
             var sw = Stopwatch.StartNew();
@@ -79,7 +54,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void Ready_descriptors_return_at_once()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         pair.Client.Send([1, 2, 3]);
         Hub.Run(() =>
         {
@@ -93,7 +68,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void A_reader_and_a_writer_wait_on_one_descriptor_at_once()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var log = new List<string>();
         Hub.Run(() =>
         {
@@ -110,7 +85,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void A_second_reader_on_the_same_descriptor_is_refused_and_the_hub_keeps_working()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         Hub.Run(() =>
         {
             Fiber first = Fiber.Spawn(() => Hub.WaitReadable(pair.ServerFd, TimeSpan.FromSeconds(5)));
@@ -127,7 +102,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void Cancelling_a_descriptor_wakes_its_waiters_with_the_exception()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         Hub.Run(() =>
         {
             Fiber waiter = Fiber.Spawn(() => Hub.WaitReadable(pair.ServerFd));
@@ -141,7 +116,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void From_a_plain_thread_the_wait_blocks_it()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var sender = new Thread(() =>
         {
             Thread.Sleep(30);
@@ -168,7 +143,7 @@ public sealed class DescriptorWaitTests
     [Fact]
     public void A_fiber_waiting_only_on_io_is_not_reported_as_a_deadlock()
     {
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var sender = new Thread(() =>
         {
             Thread.Sleep(50);
@@ -183,7 +158,7 @@ public sealed class DescriptorWaitTests
     public void Many_fibers_wait_on_their_own_sockets()
     {
         const int count = 200;
-        var pairs = Enumerable.Range(0, count).Select(_ => new Pair()).ToArray();
+        var pairs = Enumerable.Range(0, count).Select(_ => new LoopbackPair()).ToArray();
         try
         {
             long sum = Hub.Run(() =>
@@ -203,7 +178,7 @@ public sealed class DescriptorWaitTests
         }
         finally
         {
-            foreach (Pair p in pairs) p.Dispose();
+            foreach (LoopbackPair p in pairs) p.Dispose();
         }
     }
 }

@@ -6,7 +6,7 @@ namespace FiberRuntime.Tests.Pools;
 public class FiberPoolTests
 {
     [Fact]
-    public void Pool10_Spawning20Sleepers_NeverRunsMoreThan10()
+    public void Pool_10_spawning_20_sleepers_never_runs_more_than_10()
     {
         int running = 0, peak = 0;
         Hub.Run(() =>
@@ -30,7 +30,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void Spawn_BlocksTheCallerWhileFull_AndTheNewFiberStartsOnlyWithASlot()
+    public void Spawn_blocks_the_caller_while_full_and_the_new_fiber_starts_only_with_a_slot()
     {
         Hub.Run(() =>
         {
@@ -49,7 +49,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void FreeCount_TracksMembers()
+    public void FreeCount_tracks_members()
     {
         Hub.Run(() =>
         {
@@ -72,7 +72,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void WaitAvailable_ReturnsAtOnceWhenFree_WaitsWhenFull_AndTimesOut()
+    public void WaitAvailable_returns_at_once_when_free_waits_when_full_and_times_out()
     {
         Hub.Run(() =>
         {
@@ -88,7 +88,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void TryAdd_TimesOutOnAFullPool()
+    public void TryAdd_times_out_on_a_full_pool()
     {
         Hub.Run(() =>
         {
@@ -105,7 +105,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void ThreeSleepsOf200ms_InAPoolOf3_RunConcurrently()
+    public void Three_sleeps_of_200_ms_in_a_pool_of_3_run_concurrently()
     {
         var sw = new Stopwatch();
         List<int> r = Hub.Run(() =>
@@ -125,7 +125,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void MapOnAPool_IsBoundedByItsSize()
+    public void Map_on_a_pool_is_bounded_by_its_size()
     {
         int running = 0, peak = 0;
         Hub.Run(() =>
@@ -146,7 +146,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void MemberOfAFullPool_CanStillApplyMapAndApplyAsync_WithoutDeadlock()
+    public void Member_of_a_full_pool_can_still_apply_map_and_ApplyAsync_without_deadlock()
     {
         Hub.Run(() =>
         {
@@ -165,7 +165,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void SlotsGoToWaitersInFifoOrder()
+    public void Slots_go_to_waiters_in_fifo_order()
     {
         var order = new List<int>();
         Hub.Run(() =>
@@ -180,7 +180,7 @@ public class FiberPoolTests
     }
 
     [Fact]
-    public void KillingAFiberWaitingForASlot_LeavesThePoolConsistent()
+    public void Killing_a_fiber_waiting_for_a_slot_leaves_the_pool_consistent()
     {
         Hub.Run(() =>
         {

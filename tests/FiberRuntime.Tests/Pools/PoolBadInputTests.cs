@@ -4,7 +4,7 @@ namespace FiberRuntime.Tests.Pools;
 public class PoolBadInputTests
 {
     [Fact]
-    public void NullsAndOutOfRangeValues_Throw_AndTheHubKeepsWorking()
+    public void Nulls_and_out_of_range_values_throw_and_the_hub_keeps_working()
     {
         Hub.Run(() =>
         {

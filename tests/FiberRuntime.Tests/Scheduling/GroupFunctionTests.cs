@@ -11,7 +11,7 @@ public class GroupFunctionTests
         Fiber.Spawn(() => { Fiber.Sleep(TimeSpan.FromMilliseconds(ms)); return name; });
 
     [Fact]
-    public void JoinAll_WaitsForAll_AndReturnsThem()
+    public void JoinAll_waits_for_all_and_returns_them()
     {
         Hub.Run(() =>
         {
@@ -25,7 +25,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void JoinAll_WithTimeout_ReturnsOnlyTheFinishedOnes()
+    public void JoinAll_WithTimeout_returns_only_the_finished_ones()
     {
         Hub.Run(() =>
         {
@@ -42,7 +42,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void JoinAll_FromAPlainThread_OnTheDefaultHub()
+    public void JoinAll_from_a_plain_thread_on_the_default_hub()
     {
         var fibers = Enumerable.Range(0, 5).Select(i => SleepThen(10 * i, "f" + i)).ToList();
         Assert.Equal(5, Fiber.JoinAll(fibers).Count);
@@ -54,7 +54,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void KillAll_KillsEveryFiber_RunningTheirFinallys()
+    public void KillAll_kills_every_fiber_running_their_finallys()
     {
         Hub.Run(() =>
         {
@@ -81,7 +81,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void KillAll_WithAnException_AndBlockFalse()
+    public void KillAll_with_an_exception_and_block_false()
     {
         Hub.Run(() =>
         {
@@ -96,7 +96,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void KillAll_FromAPlainThread()
+    public void KillAll_from_a_plain_thread()
     {
         var fibers = Enumerable.Range(0, 3).Select(_ => Fiber.Spawn(() => Fiber.Sleep(Long))).ToList();
         Fiber.KillAll(fibers, timeout: TimeSpan.FromSeconds(10));
@@ -104,7 +104,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void Wait_WithCount_ReturnsThatManyInCompletionOrder()
+    public void Wait_with_count_returns_that_many_in_completion_order()
     {
         Hub.Run(() =>
         {
@@ -119,7 +119,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void IWait_YieldsFibersInCompletionOrder()
+    public void IWait_yields_fibers_in_completion_order()
     {
         Hub.Run(() =>
         {
@@ -131,7 +131,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void IWait_WithTimeout_StopsEarly()
+    public void IWait_WithTimeout_stops_early()
     {
         Hub.Run(() =>
         {
@@ -144,7 +144,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void IWait_FromAPlainThread_CompletionOrder()
+    public void IWait_from_a_plain_thread_completion_order()
     {
         Fiber<string> a = SleepThen(200, "a"), b = SleepThen(20, "b"), c = SleepThen(100, "c");
         Assert.Equal(["b", "c", "a"], Fiber.IWait([a, b, c]).Select(f => ((Fiber<string>)f).Value!).ToList());
@@ -154,7 +154,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void IWait_IncludesFibersThatAlreadyFinished()
+    public void IWait_includes_fibers_that_already_finished()
     {
         Hub.Run(() =>
         {
@@ -166,7 +166,7 @@ public class GroupFunctionTests
     }
 
     [Fact]
-    public void Wait_WithCountZero_ReturnsAtOnce_Empty()
+    public void Wait_with_count_zero_returns_at_once_empty()
     {
         Hub.Run(() =>
         {

@@ -21,7 +21,7 @@ public class HubBehaviourTests
     // ---- the default hub ----------------------------------------------------------------------------------
 
     [Fact]
-    public void SpawnFromAPlainThread_RunsOnTheDefaultHub_OnAnotherThread()
+    public void Spawn_from_a_plain_thread_runs_on_the_default_hub_on_another_thread()
     {
         Assert.Null(Hub.Current);
         int testThread = Environment.CurrentManagedThreadId;
@@ -39,7 +39,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void JoinAndGet_FromAPlainThread_BlockUntilDone_AndRethrow()
+    public void Join_and_get_from_a_plain_thread_block_until_done_and_rethrow()
     {
         Fiber<int> f = Fiber.Spawn(() => { Fiber.Sleep(TimeSpan.FromMilliseconds(50)); return 5; });
         Assert.Equal(5, f.Get());
@@ -56,7 +56,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void SpawnFromManyThreadsConcurrently_AllResultsCorrect()
+    public void Spawn_from_many_threads_concurrently_all_results_correct()
     {
         const int threads = 8, perThread = 200;
         var all = new ConcurrentBag<(int Expected, Fiber<int> Fiber)>();
@@ -82,7 +82,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void SpawnFromAHubThread_StaysOnThatHub()
+    public void Spawn_from_a_hub_thread_stays_on_that_hub()
     {
         Hub.Run(() =>
         {
@@ -96,7 +96,7 @@ public class HubBehaviourTests
     // ---- would block forever ------------------------------------------------------------------------------
 
     [Fact]
-    public void MainJoiningAFiberThatParksForever_GetsLoopExitException_AndTheHubKeepsWorking()
+    public void Main_joining_a_fiber_that_parks_forever_gets_LoopExitException_and_the_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -118,7 +118,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void MainJoiningACycleOfFibers_GetsLoopExitException()
+    public void Main_joining_a_cycle_of_fibers_gets_LoopExitException()
     {
         Hub.Run(() =>
         {
@@ -133,7 +133,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void AHubWithAPendingTimer_IsNotDeclaredBlocked()
+    public void A_hub_with_a_pending_timer_is_not_declared_blocked()
     {
         Hub.Run(() =>
         {
@@ -148,7 +148,7 @@ public class HubBehaviourTests
     // ---- bad input ----------------------------------------------------------------------------------------
 
     [Fact]
-    public void NullDelegates_ThrowArgumentNullException_AndTheHubKeepsWorking()
+    public void Null_delegates_throw_ArgumentNullException_and_the_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -173,7 +173,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void NullDelegates_FromAPlainThread_ThrowArgumentNullException()
+    public void Null_delegates_from_a_plain_thread_throw_ArgumentNullException()
     {
         Assert.Throws<ArgumentNullException>(() => Fiber.Spawn(null!));
         Assert.Throws<ArgumentNullException>(() => Fiber.Spawn<string>(null!));
@@ -181,7 +181,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void NegativeTimeouts_ThrowArgumentOutOfRangeException_AndTheHubKeepsWorking()
+    public void Negative_timeouts_throw_ArgumentOutOfRangeException_and_the_hub_keeps_working()
     {
         TimeSpan neg = TimeSpan.FromMilliseconds(-5);
         Hub.Run(() =>
@@ -207,7 +207,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void NegativeTimeouts_FromAPlainThread_ThrowArgumentOutOfRangeException()
+    public void Negative_timeouts_from_a_plain_thread_throw_ArgumentOutOfRangeException()
     {
         Fiber<int> f = Fiber.Spawn(() => { Fiber.Sleep(TimeSpan.FromMilliseconds(10)); return 1; });
         Assert.Throws<ArgumentOutOfRangeException>(() => f.Join(TimeSpan.FromSeconds(-1)));
@@ -216,7 +216,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void AFiberJoiningItself_ThrowsInvalidOperationException_AndKeepsRunning()
+    public void A_fiber_joining_itself_throws_InvalidOperationException_and_keeps_running()
     {
         Hub.Run(() =>
         {
@@ -235,7 +235,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void KillingItself_RaisesInTheFiber_AndEndsIt()
+    public void Killing_itself_raises_in_the_fiber_and_ends_it()
     {
         Hub.Run(() =>
         {
@@ -249,7 +249,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void SleepInfinite_InAFiber_DoesNotReturnImmediately()
+    public void Sleep_infinite_in_a_fiber_does_not_return_immediately()
     {
         // Timeout.InfiniteTimeSpan is accepted by the validation ("none"), and on a plain thread Fiber.Sleep
         // calls Thread.Sleep(Infinite), which sleeps forever. In a fiber it must not act as Yield.
@@ -264,7 +264,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void ALongSleep_IsAPendingTimer_NotABlockForever()
+    public void A_long_sleep_is_a_pending_timer_not_a_block_forever()
     {
         Hub.Run(() =>
         {
@@ -282,7 +282,7 @@ public class HubBehaviourTests
     }
 
     [Fact]
-    public void A100DaySleep_IsAPendingTimer_NotABlockForever()
+    public void A_100_day_sleep_is_a_pending_timer_not_a_block_forever()
     {
         Hub.Run(() =>
         {

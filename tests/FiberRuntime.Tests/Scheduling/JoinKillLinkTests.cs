@@ -16,7 +16,7 @@ public class JoinKillLinkTests
     // ---- Join / Get ---------------------------------------------------------------------------------------
 
     [Fact]
-    public void Join_ReturnsTrue_WhenTheFiberFinishes()
+    public void Join_returns_true_when_the_fiber_finishes()
     {
         Hub.Run(() =>
         {
@@ -28,7 +28,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void JoinWithTimeout_ReturnsFalse_OnTimeout_AndTheFiberKeepsRunning()
+    public void Join_with_timeout_returns_false_on_timeout_and_the_fiber_keeps_running()
     {
         Hub.Run(() =>
         {
@@ -44,7 +44,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Get_RethrowsTheFibersException_WithTypeMessageAndOriginalStackTrace()
+    public void Get_rethrows_the_fibers_exception_with_type_message_and_original_stack_trace()
     {
         Hub.Run(() =>
         {
@@ -61,7 +61,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void GetWithTimeout_ThrowsFiberTimeoutException_WhenNotFinished()
+    public void Get_with_timeout_throws_FiberTimeoutException_when_not_finished()
     {
         Hub.Run(() =>
         {
@@ -72,7 +72,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void FiberT_ValueAndGet()
+    public void FiberT_value_and_get()
     {
         Hub.Run(() =>
         {
@@ -90,7 +90,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void StatusProperties_ThroughTheLifeOfAFiber()
+    public void Status_properties_through_the_life_of_a_fiber()
     {
         Hub.Run(() =>
         {
@@ -123,286 +123,10 @@ public class JoinKillLinkTests
         });
     }
 
-    // ---- Kill ---------------------------------------------------------------------------------------------
-
-    [Fact]
-    public void Kill_Default_RaisesGreenletExit_AndTheFiberEndsSuccessfully()
-    {
-        Hub.Run(() =>
-        {
-            Exception? seen = null;
-            Fiber f = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    Fiber.Sleep(Long);
-                }
-                catch (Exception e)
-                {
-                    seen = e;
-                    throw;
-                }
-            });
-            Fiber.Yield();
-            f.Kill();
-            Assert.IsType<GreenletExit>(seen);
-            Assert.True(f.IsReady);
-            Assert.True(f.IsSuccessful);
-            Assert.True(f.IsDead);
-            Assert.Null(f.Exception);
-        });
-    }
-
-    [Fact]
-    public void Kill_WithACustomException_FailsTheFiberWithIt()
-    {
-        Hub.Run(() =>
-        {
-            Fiber f = Fiber.Spawn(() => Fiber.Sleep(Long));
-            Fiber.Yield();
-            var boom = new BoomException("killed");
-            f.Kill(boom);
-            Assert.True(f.IsReady);
-            Assert.False(f.IsSuccessful);
-            Assert.Same(boom, f.Exception);
-            Assert.Same(boom, Assert.Throws<BoomException>(() => f.Get()));
-        });
-    }
-
-    [Fact]
-    public void Kill_BlockTrue_WaitsForTheFibersFinally_BlockFalseDoesNot()
-    {
-        Hub.Run(() =>
-        {
-            bool cleaned = false;
-            Fiber f = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    Fiber.Sleep(Long);
-                }
-                finally
-                {
-                    Fiber.Sleep(TimeSpan.FromMilliseconds(30));     // a finally that blocks
-                    cleaned = true;
-                }
-            });
-            Fiber.Yield();
-            f.Kill();
-            Assert.True(cleaned);
-            Assert.True(f.IsReady);
-
-            bool cleaned2 = false;
-            Fiber g = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    Fiber.Sleep(Long);
-                }
-                finally
-                {
-                    Fiber.Sleep(TimeSpan.FromMilliseconds(30));
-                    cleaned2 = true;
-                }
-            });
-            Fiber.Yield();
-            g.Kill(block: false);
-            Assert.False(cleaned2);
-            Assert.False(g.IsReady);
-            Assert.True(g.Join(TimeSpan.FromSeconds(10)));
-            Assert.True(cleaned2);
-            Assert.True(g.IsSuccessful);
-        });
-    }
-
-    [Fact]
-    public void Kill_WithTimeout_ThrowsWhenAFiberRefusesToDie()
-    {
-        Hub.Run(() =>
-        {
-            Fiber f = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    Fiber.Sleep(Long);
-                }
-                catch (GreenletExit)
-                {
-                    Fiber.Sleep(TimeSpan.FromMilliseconds(400));   // ignores the kill for a while
-                }
-            });
-            Fiber.Yield();
-            Assert.Throws<FiberTimeoutException>(() => f.Kill(timeout: TimeSpan.FromMilliseconds(50)));
-            Assert.False(f.IsReady);
-            Assert.True(f.Join(TimeSpan.FromSeconds(10)));
-        });
-    }
-
-    [Fact]
-    public void Kill_BeforeStart_TheFiberNeverRuns()
-    {
-        Hub.Run(() =>
-        {
-            bool ran = false;
-            Fiber f = Fiber.Spawn(() => ran = true);
-            f.Kill();
-            Assert.True(f.IsReady);
-            Assert.True(f.IsSuccessful);
-            Assert.True(f.IsDead);
-            Fiber.Yield();
-            Fiber.Sleep(TimeSpan.FromMilliseconds(20));
-            Assert.False(ran);
-            Assert.False(f.IsStarted);
-
-            bool ran2 = false;
-            Fiber g = Fiber.Spawn(() => ran2 = true);
-            var boom = new BoomException("before start");
-            g.Kill(boom);
-            Fiber.Yield();
-            Assert.False(ran2);
-            Assert.False(g.IsSuccessful);
-            Assert.Same(boom, g.Exception);
-        });
-    }
-
-    [Fact]
-    public void Kill_OfASleepingFiber_RunsItsFinally()
-    {
-        Hub.Run(() =>
-        {
-            var log = new List<string>();
-            Fiber f = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    log.Add("sleeping");
-                    Fiber.Sleep(Long);
-                    log.Add("woke (must not happen)");
-                }
-                finally
-                {
-                    log.Add("finally");
-                }
-            });
-            Fiber.Sleep(TimeSpan.FromMilliseconds(20));
-            f.Kill();
-            Assert.Equal(["sleeping", "finally"], log);
-        });
-    }
-
-    [Fact]
-    public void Kill_OfAFiberBlockedInJoin_RunsItsFinally()
-    {
-        Hub.Run(() =>
-        {
-            bool cleaned = false;
-            Fiber sleeper = Fiber.Spawn(() => Fiber.Sleep(Long));
-            Fiber joiner = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    sleeper.Join();
-                }
-                finally
-                {
-                    cleaned = true;
-                }
-            });
-            Fiber.Yield();
-            joiner.Kill();
-            Assert.True(cleaned);
-            Assert.True(joiner.IsSuccessful);
-            Assert.False(sleeper.IsReady);
-            sleeper.Kill();
-            Assert.True(sleeper.IsReady);
-        });
-    }
-
-    [Fact]
-    public void Kill_FromAnotherOsThread_OnAHubRunFiber()
-    {
-        Hub.Run(() =>
-        {
-            bool cleaned = false;
-            Fiber f = Fiber.Spawn(() =>
-            {
-                try
-                {
-                    Fiber.Sleep(Long);
-                }
-                finally
-                {
-                    cleaned = true;
-                }
-            });
-            Fiber.Yield();
-            Exception? killerError = null;
-            var killer = new Thread(() =>
-            {
-                try
-                {
-                    f.Kill();                   // posts the kill to the hub, blocks this thread until f is done
-                }
-                catch (Exception e)
-                {
-                    killerError = e;
-                }
-            });
-            killer.Start();
-            Assert.True(f.Join(TimeSpan.FromSeconds(10)));
-            Assert.True(cleaned);
-            Assert.True(f.IsSuccessful);
-            Assert.True(killer.Join(TimeSpan.FromSeconds(10)));
-            Assert.Null(killerError);
-        });
-    }
-
-    [Fact]
-    public void Kill_FromThePlainTestThread_OnTheDefaultHub()
-    {
-        bool cleaned = false;
-        using var started = new ManualResetEventSlim();
-        Fiber f = Fiber.Spawn(() =>
-        {
-            try
-            {
-                started.Set();
-                Fiber.Sleep(Long);
-            }
-            finally
-            {
-                cleaned = true;
-            }
-        });
-        Assert.True(started.Wait(TimeSpan.FromSeconds(30)));     // running, so the kill must go through its finally
-        f.Kill();
-        Assert.True(f.IsReady);
-        Assert.True(f.IsSuccessful);
-        Assert.True(cleaned);
-
-        Fiber g = Fiber.Spawn(() => Fiber.Sleep(Long));
-        var boom = new BoomException("cross-thread kill");
-        g.Kill(boom);
-        Assert.Same(boom, g.Exception);
-    }
-
-    [Fact]
-    public void Kill_OfAFinishedFiber_DoesNothing()
-    {
-        Hub.Run(() =>
-        {
-            Fiber<int> f = Fiber.Spawn(() => 5);
-            Assert.Equal(5, f.Get());
-            f.Kill(new BoomException("too late"));
-            Assert.True(f.IsSuccessful);
-            Assert.Equal(5, f.Value);
-        });
-    }
-
     // ---- links --------------------------------------------------------------------------------------------
 
     [Fact]
-    public void Link_IsCalledOnce_OnTheHub_WithTheFiber()
+    public void Link_is_called_once_on_the_hub_with_the_fiber()
     {
         Hub.Run(() =>
         {
@@ -421,7 +145,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void LinkValue_OnlyOnSuccess_LinkException_OnlyOnFailure()
+    public void LinkValue_only_on_success_LinkException_only_on_failure()
     {
         Hub.Run(() =>
         {
@@ -443,7 +167,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Link_AfterTheFiberFinished_IsStillCalledOnce()
+    public void Link_after_the_fiber_finished_is_still_called_once()
     {
         Hub.Run(() =>
         {
@@ -460,7 +184,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Unlink_RemovesTheCallback()
+    public void Unlink_removes_the_callback()
     {
         Hub.Run(() =>
         {
@@ -479,7 +203,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Link_FromAPlainThread_OnTheDefaultHub_IsCalledOnTheHub()
+    public void Link_from_a_plain_thread_on_the_default_hub_is_called_on_the_hub()
     {
         using var called = new ManualResetEventSlim();
         Fiber? seen = null;
@@ -497,7 +221,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void ALinkCallbackThatThrows_DoesNotBreakTheHub()
+    public void A_link_callback_that_throws_does_not_break_the_hub()
     {
         Hub.Run(() =>
         {
@@ -513,7 +237,7 @@ public class JoinKillLinkTests
     }
 
     [Fact]
-    public void Unlink_FromAPlainThread_LikeLink_Works()
+    public void Unlink_from_a_plain_thread_like_link_works()
     {
         int removed = 0;
         Action<Fiber> remove = _ => Interlocked.Increment(ref removed);

@@ -22,7 +22,7 @@ public class KillTimeoutTests
     });
 
     [Fact]
-    public void KillAll_IterableArgument_Timeout_Throws_AndTheFibersAreStillAlive()
+    public void KillAll_iterable_argument_timeout_throws_and_the_fibers_are_still_alive()
     {
         Hub.Run(() =>
         {
@@ -39,7 +39,7 @@ public class KillTimeoutTests
     }
 
     [Fact]
-    public void KillAll_ThatFinishesInTime_OrDoesNotBlock_DoesNotThrow()
+    public void KillAll_that_finishes_in_time_or_does_not_block_does_not_throw()
     {
         Hub.Run(() =>
         {
@@ -56,7 +56,7 @@ public class KillTimeoutTests
     }
 
     [Fact]
-    public void Kill_BlockWithTimeout_Throws_WhenTheFiberRefusesToDie()
+    public void Kill_block_WithTimeout_throws_when_the_fiber_refuses_to_die()
     {
         Hub.Run(() =>
         {
@@ -74,7 +74,7 @@ public class KillTimeoutTests
     }
 
     [Fact]
-    public void Kill_FromAnotherThread_WithTimeout_Throws_WhenTheFiberRefusesToDie()
+    public void Kill_from_another_thread_WithTimeout_throws_when_the_fiber_refuses_to_die()
     {
         var release = new FiberEvent();
         using var started = new ManualResetEventSlim();
@@ -98,7 +98,7 @@ public class KillTimeoutTests
     }
 
     [Fact]
-    public void GroupKill_AndKillOne_WithTimeout_Throw_WhenAMemberRefusesToDie()
+    public void Group_kill_and_KillOne_WithTimeout_throw_when_a_member_refuses_to_die()
     {
         Hub.Run(() =>
         {

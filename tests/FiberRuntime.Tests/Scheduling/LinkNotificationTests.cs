@@ -33,7 +33,7 @@ public class LinkNotificationTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void MultipleListenersErrorUnlink_OnlyTheFirstIsNotified(bool failing)
+    public void Multiple_listeners_error_unlink_only_the_first_is_notified(bool failing)
     {
         Hub.Run(() =>
         {
@@ -51,7 +51,7 @@ public class LinkNotificationTests
     }
 
     [Fact]
-    public void MultipleListenersError_AThrowingListenerDoesNotStopTheOthers_InLinkOrder()
+    public void Multiple_listeners_error_a_throwing_listener_does_not_stop_the_others_in_link_order()
     {
         // gevent test_multiple_listeners_error
         Hub.Run(() =>
@@ -69,7 +69,7 @@ public class LinkNotificationTests
     }
 
     [Fact]
-    public void Unlink_AfterTheFiberFinished_BeforeTheNotificationRuns_IsNeverCalled()
+    public void Unlink_after_the_fiber_finished_before_the_notification_runs_is_never_called()
     {
         Hub.Run(() =>
         {
@@ -90,7 +90,7 @@ public class LinkNotificationTests
     }
 
     [Fact]
-    public void ALinkAddedByALink_IsCalledOnce_AndKindsStillFilter()
+    public void A_link_added_by_a_link_is_called_once_and_kinds_still_filter()
     {
         Hub.Run(() =>
         {
@@ -110,7 +110,7 @@ public class LinkNotificationTests
     }
 
     [Fact]
-    public void AJoinerResumes_AfterTheLinksRegisteredBeforeItRan()
+    public void A_joiner_resumes_after_the_links_registered_before_it_ran()
     {
         Hub.Run(() =>
         {

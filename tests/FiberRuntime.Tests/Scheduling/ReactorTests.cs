@@ -1,5 +1,4 @@
 using FiberRuntime.Scheduling;
-using Pair = FiberRuntime.Tests.Interop.DescriptorWaitTests.Pair;
 
 namespace FiberRuntime.Tests.Scheduling;
 
@@ -30,10 +29,10 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void ArmedWatcher_IsCalledOnceWhenReadable_AndNotAgainUntilRearmed()
+    public void Armed_watcher_is_called_once_when_readable_and_not_again_until_rearmed()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         var w = new CountingWatcher();
         reactor.Arm(w, pair.ServerFd, write: false);
         Assert.Equal(1, reactor.IoWaiters);
@@ -57,10 +56,10 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void ReaderAndWriter_OnOneDescriptor_AreReportedSeparately_AndASecondReaderIsRefused()
+    public void Reader_and_writer_on_one_descriptor_are_reported_separately_and_a_second_reader_is_refused()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var e = Assert.Throws<InvalidOperationException>(() => reactor.Arm(new CountingWatcher(), pair.ServerFd, write: false));
         Assert.Contains("already waiting", e.Message, StringComparison.Ordinal);
@@ -77,10 +76,10 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void Cancel_CallsEveryWatcherOfTheDescriptor_WithTheError()
+    public void Cancel_calls_every_watcher_of_the_descriptor_with_the_error()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         (CountingWatcher reader, CountingWatcher writer) = ArmBoth(reactor, pair.ServerFd);
         var closing = new ObjectDisposedException("socket");
         reactor.Cancel(pair.ServerFd, closing);
@@ -93,7 +92,7 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void ArmingABadDescriptor_ThrowsIOException_AndLeavesNothingArmed()
+    public void Arming_a_bad_descriptor_throws_IOException_and_leaves_nothing_armed()
     {
         using var reactor = new EpollReactor();
         var w = new CountingWatcher();
@@ -103,10 +102,10 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void ArmWaitDisarm_AllocatesNothingPerWait()
+    public void Arm_wait_disarm_allocates_nothing_per_wait()
     {
         using var reactor = new EpollReactor();
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         pair.Client.Send([7]);                          // stays unread: every arm reports at once
         var w = new CountingWatcher();
         void Round()
@@ -125,10 +124,10 @@ public sealed class ReactorTests
     }
 
     [Fact]
-    public void DescriptorWaitsOfAFiber_AllocateNothingPerWait()
+    public void Descriptor_waits_of_a_fiber_allocate_nothing_per_wait()
     {
         // end to end: the fiber's own watcher (and the reactor's per-descriptor record) is reused for every wait
-        using var pair = new Pair();
+        using var pair = new LoopbackPair();
         pair.Client.Send([7]);                          // stays unread: every wait is woken by the next reactor poll
         long allocated = Hub.Run(() =>
         {

@@ -12,7 +12,7 @@ public class SamplesTests(ITestOutputHelper output)
     private static readonly Lock s_buildLock = new();
 
     [Fact]
-    public void Synchronous_PrintsTheTutorialsOutput()
+    public void Synchronous_prints_the_tutorials_output()
     {
         string[] lines = RunSample("Synchronous");
         string[] expected =
@@ -32,7 +32,7 @@ public class SamplesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Greenlets_PrintsTheTutorialsOutput()
+    public void Greenlets_prints_the_tutorials_output()
     {
         string[] lines = RunSample("Greenlets");
         Assert.Equal(
@@ -53,7 +53,7 @@ public class SamplesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Events_PrintsTheTutorialsOutput()
+    public void Events_prints_the_tutorials_output()
     {
         Assert.Equal(
         [
@@ -68,7 +68,7 @@ public class SamplesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Queues_PrintsTheTutorialsOutput()
+    public void Queues_prints_the_tutorials_output()
     {
         string[] workers = ["steve", "john", "nancy"];
         string[] bounded = ["steve", "john", "bob"];
@@ -88,7 +88,7 @@ public class SamplesTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Groups_PrintsTheTutorialsOutput()
+    public void Groups_prints_the_tutorials_output()
     {
         Assert.Equal(
         [

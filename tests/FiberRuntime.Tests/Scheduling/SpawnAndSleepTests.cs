@@ -6,7 +6,7 @@ namespace FiberRuntime.Tests.Scheduling;
 public class SpawnAndSleepTests
 {
     [Fact]
-    public void Spawn_RunsLater_NotInline_UntilTheSpawnerYields()
+    public void Spawn_runs_later_not_inline_until_the_spawner_yields()
     {
         Hub.Run(() =>
         {
@@ -24,7 +24,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void SpawnT_RunsLater_AndReturnsItsValue()
+    public void SpawnT_runs_later_and_returns_its_value()
     {
         Hub.Run(() =>
         {
@@ -39,7 +39,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void SpawnInsideASpawnedFiber_AlsoRunsLater()
+    public void Spawn_inside_a_spawned_fiber_also_runs_later()
     {
         Hub.Run(() =>
         {
@@ -57,7 +57,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Spawn_FibersStartInSpawnOrder()
+    public void Spawn_fibers_start_in_spawn_order()
     {
         Hub.Run(() =>
         {
@@ -69,7 +69,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void SpawnLater_RunsInOrderOfDelay_NotOfSpawning()
+    public void SpawnLater_runs_in_order_of_delay_not_of_spawning()
     {
         Hub.Run(() =>
         {
@@ -88,7 +88,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void SpawnLater_KilledBeforeItsDelay_NeverRuns()
+    public void SpawnLater_killed_before_its_delay_never_runs()
     {
         Hub.Run(() =>
         {
@@ -103,7 +103,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Sleep_ThreeFibersSleeping200ms_RunConcurrently()
+    public void Sleep_three_fibers_sleeping_200_ms_run_concurrently()
     {
         Hub.Run(() =>
         {
@@ -117,7 +117,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Sleep_SecondsOverload_Sleeps()
+    public void Sleep_seconds_overload_sleeps()
     {
         Hub.Run(() =>
         {
@@ -128,7 +128,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Sleep_OnAPlainThread_SleepsTheThread()
+    public void Sleep_on_a_plain_thread_sleeps_the_thread()
     {
         Assert.Null(Fiber.Current);
         var sw = Stopwatch.StartNew();
@@ -151,7 +151,7 @@ public class SpawnAndSleepTests
 
     [Theory]
     [MemberData(nameof(YieldKinds))]
-    public void Yield_GoesToTheBackOfTheReadyQueue_ThreeFibersInterleave(string kind)
+    public void Yield_goes_to_the_back_of_the_ready_queue_three_fibers_interleave(string kind)
     {
         Hub.Run(() =>
         {
@@ -170,7 +170,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Yield_InMain_LetsEveryReadyFiberRunOnce()
+    public void Yield_in_main_lets_every_ready_fiber_run_once()
     {
         Hub.Run(() =>
         {
@@ -185,7 +185,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void Current_IsTheFiber_InsideIt_AndNullOnAPlainThread()
+    public void Current_is_the_fiber_inside_it_and_null_on_a_plain_thread()
     {
         Assert.Null(Fiber.Current);
         Hub.Run(() =>
@@ -202,7 +202,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void ManyShortFibers_TenThousand_SpawnedAndJoined_WithDefaultOptions()
+    public void Many_short_fibers_ten_thousand_spawned_and_joined_with_default_options()
     {
         const int n = 10_000;
         long sum = Hub.Run(() =>
@@ -231,7 +231,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void ManyShortFibers_OnTheDefaultHub()
+    public void Many_short_fibers_on_the_default_hub()
     {
         const int n = 10_000;
         var fibers = Enumerable.Range(0, n).Select(i => Fiber.Spawn(() => i + 1)).ToList();
@@ -242,7 +242,7 @@ public class SpawnAndSleepTests
     private static readonly AsyncLocal<string?> s_flow = new();
 
     [Fact]
-    public void AsyncLocal_FlowsFromSpawnerToSpawnedFiber_AndNotBack()
+    public void AsyncLocal_flows_from_spawner_to_spawned_fiber_and_not_back()
     {
         Hub.Run(() =>
         {
@@ -261,7 +261,7 @@ public class SpawnAndSleepTests
     }
 
     [Fact]
-    public void AsyncLocal_FlowsFromAPlainThreadToTheDefaultHub()
+    public void AsyncLocal_flows_from_a_plain_thread_to_the_default_hub()
     {
         s_flow.Value = "test thread";
         try

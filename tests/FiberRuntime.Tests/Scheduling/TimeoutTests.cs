@@ -8,7 +8,7 @@ public class TimeoutTests
     private static readonly TimeSpan Long = TimeSpan.FromSeconds(30);
 
     [Fact]
-    public void WithTimeout_ExpiresAtABlockingPoint()
+    public void WithTimeout_expires_at_a_blocking_point()
     {
         Hub.Run(() =>
         {
@@ -30,7 +30,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void WithTimeout_ReturnsTheValue_WhenInTime()
+    public void WithTimeout_returns_the_value_when_in_time()
     {
         Hub.Run(() =>
         {
@@ -41,7 +41,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void WithTimeout_InASpawnedFiber_WhileJoiningAnother()
+    public void WithTimeout_in_a_spawned_fiber_while_joining_another()
     {
         Hub.Run(() =>
         {
@@ -65,7 +65,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void FiberTimeout_CancelOrDispose_PreventsIt()
+    public void FiberTimeout_cancel_or_dispose_prevents_it()
     {
         Hub.Run(() =>
         {
@@ -90,7 +90,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void FiberTimeout_RaisesAtTheNextBlockingPoint_WithItsOwnExceptionWhenGiven()
+    public void FiberTimeout_raises_at_the_next_blocking_point_with_its_own_exception_when_given()
     {
         Hub.Run(() =>
         {
@@ -104,7 +104,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void NestedTimeouts_TheOuterOneExpires_AndIsTheOneCaught()
+    public void Nested_timeouts_the_outer_one_expires_and_is_the_one_caught()
     {
         Hub.Run(() =>
         {
@@ -120,7 +120,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void NestedTimeouts_TheInnerOneExpires_TheOuterKeepsRunning()
+    public void Nested_timeouts_the_inner_one_expires_the_outer_keeps_running()
     {
         Hub.Run(() =>
         {
@@ -135,7 +135,7 @@ public class TimeoutTests
     }
 
     [Fact]
-    public void FiberTimeout_OnAPlainThread_IsRefused()
+    public void FiberTimeout_on_a_plain_thread_is_refused()
     {
         Assert.Throws<InvalidOperationException>(() => FiberTimeout.Start(TimeSpan.FromSeconds(1)));
     }

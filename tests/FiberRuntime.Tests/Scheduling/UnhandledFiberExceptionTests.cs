@@ -14,7 +14,7 @@ public class UnhandledFiberExceptionTests
     private sealed class ReportedException(string message) : Exception(message);
 
     [Fact]
-    public void AFailingFiber_IsReportedExactlyOnce_OnTheHub_AndDoesNotCrashTheProcess()
+    public void A_failing_fiber_is_reported_exactly_once_on_the_hub_and_does_not_crash_the_process()
     {
         var reports = new List<(Fiber Fiber, Exception Error, Hub? OnHub)>();
         Fiber? failing = null;
@@ -56,7 +56,7 @@ public class UnhandledFiberExceptionTests
     }
 
     [Fact]
-    public void AFailingFiberOnTheDefaultHub_IsReportedOnce_AndTheDefaultHubKeepsWorking()
+    public void A_failing_fiber_on_the_default_hub_is_reported_once_and_the_default_hub_keeps_working()
     {
         int count = 0;
         Fiber? failing = null;
@@ -86,7 +86,7 @@ public class UnhandledFiberExceptionTests
     }
 
     [Fact]
-    public void AHandlerThatThrows_DoesNotCrashTheHub()
+    public void A_handler_that_throws_does_not_crash_the_hub()
     {
         Action<Fiber, Exception> handler = (_, _) => throw new InvalidOperationException("handler failed");
         Hub.UnhandledFiberException += handler;
@@ -107,7 +107,7 @@ public class UnhandledFiberExceptionTests
     }
 
     [Fact]
-    public void KilledWithGreenletExit_IsNotReported()
+    public void Killed_with_GreenletExit_is_not_reported()
     {
         int count = 0;
         Fiber? target = null;

@@ -7,7 +7,7 @@ public class AsyncResultTests
     private sealed class BoomException(string message) : Exception(message);
 
     [Fact]
-    public void Set_WakesGetters_InFifoOrder_WithTheValue()
+    public void Set_wakes_getters_in_fifo_order_with_the_value()
     {
         Hub.Run(() =>
         {
@@ -28,7 +28,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void SetException_GetRethrowsTheSameException()
+    public void SetException_get_rethrows_the_same_exception()
     {
         Hub.Run(() =>
         {
@@ -48,7 +48,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void LaterSet_ReplacesTheOutcome_LikeGevent()
+    public void Later_set_replaces_the_outcome_like_gevent()
     {
         Hub.Run(() =>
         {
@@ -62,7 +62,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void Get_TimesOut_WithFiberTimeoutException()
+    public void Get_times_out_with_FiberTimeoutException()
     {
         Hub.Run(() =>
         {
@@ -78,7 +78,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void KillWhileWaiting_OthersStillGetTheValue()
+    public void Kill_while_waiting_others_still_get_the_value()
     {
         Hub.Run(() =>
         {
@@ -96,7 +96,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void CrossThreadSet_IsPostedToTheHub()
+    public void Cross_thread_set_is_posted_to_the_hub()
     {
         Hub.Run(() =>
         {
@@ -119,7 +119,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void OffHub_ReadyResultIsReadable_BlockingGetThrows()
+    public void Off_hub_ready_result_is_readable_blocking_get_throws()
     {
         var r = new AsyncResult<int>();
         Assert.IsType<InvalidOperationException>(OffHub.Run(() => r.Get(TimeSpan.FromSeconds(1))));
@@ -130,7 +130,7 @@ public class AsyncResultTests
     }
 
     [Fact]
-    public void BadInput_Throws_AndHubKeepsWorking()
+    public void Bad_input_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {

@@ -9,7 +9,7 @@ public class ChannelRendezvousTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void TestSend_TheProducerIsNeverAnItemAheadOfTheConsumer(bool foreachConsumer)
+    public void Test_send_the_producer_is_never_an_item_ahead_of_the_consumer(bool foreachConsumer)
     {
         // gevent test_send: another_greenlet gets twice and ends; and the consumer loop the issue reports,
         // `for item in channel: events.append(item)`
@@ -41,7 +41,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void TestWait_TheGetterRunsBeforeThePutterResumes()
+    public void Test_wait_the_getter_runs_before_the_putter_resumes()
     {
         // gevent test_wait
         Hub.Run(() =>
@@ -67,7 +67,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void PutNoWait_ReturnsAfterTheGetterRan_TryPut_Before()
+    public void PutNoWait_returns_after_the_getter_ran_TryPut_before()
     {
         Hub.Run(() =>
         {
@@ -100,7 +100,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void TimedPut_ThatAGetterTakesInTime_Succeeds_AndTheGetterHasRun()
+    public void Timed_put_that_a_getter_takes_in_time_succeeds_and_the_getter_has_run()
     {
         Hub.Run(() =>
         {
@@ -123,7 +123,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void KillThePutterDuringTheRendezvous_ThePutCompletedOnce()
+    public void Kill_the_putter_during_the_rendezvous_the_put_completed_once()
     {
         // the getter, switched to with the item, kills the putter before it resumes: the put happened (gevent's
         // unlock switches to the putter before the kill's callback runs), and the kill lands at its next block
@@ -155,7 +155,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void KillTheServedGetterBeforeItRuns_ItStillReceives_AndThePutterReturns()
+    public void Kill_the_served_getter_before_it_runs_it_still_receives_and_the_putter_returns()
     {
         Hub.Run(() =>
         {
@@ -178,7 +178,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void APendingKill_IsRaisedByPut_BeforeTheItemChangesHands()
+    public void A_pending_kill_is_raised_by_put_before_the_item_changes_hands()
     {
         Hub.Run(() =>
         {
@@ -205,7 +205,7 @@ public class ChannelRendezvousTests
     }
 
     [Fact]
-    public void Iteration_TakesEachItemOnce_InOrder()
+    public void Iteration_takes_each_item_once_in_order()
     {
         Hub.Run(() =>
         {

@@ -5,7 +5,7 @@ namespace FiberRuntime.Tests.Sync;
 public class FiberChannelTests
 {
     [Fact]
-    public void Put_BlocksUntilAGetterTakesTheItem()
+    public void Put_blocks_until_a_getter_takes_the_item()
     {
         Hub.Run(() =>
         {
@@ -23,7 +23,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void Get_BlocksUntilAPutter_BothSidesFifo()
+    public void Get_blocks_until_a_putter_both_sides_fifo()
     {
         Hub.Run(() =>
         {
@@ -52,7 +52,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void Timeouts_RaiseFullAndEmpty()
+    public void Timeouts_raise_full_and_empty()
     {
         Hub.Run(() =>
         {
@@ -71,7 +71,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void KillWaitingPutter_ItsItemIsNotDelivered()
+    public void Kill_waiting_putter_its_item_is_not_delivered()
     {
         Hub.Run(() =>
         {
@@ -87,7 +87,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void KillServedGetterBeforeItRuns_TheItemIsStillReceived()
+    public void Kill_served_getter_before_it_runs_the_item_is_still_received()
     {
         Hub.Run(() =>
         {
@@ -103,7 +103,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void KillServedPutterBeforeItRuns_ThePutCompleted()
+    public void Kill_served_putter_before_it_runs_the_put_completed()
     {
         Hub.Run(() =>
         {
@@ -118,7 +118,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void ManyProducersAndConsumers_WithKills_Checksum()
+    public void Many_producers_and_consumers_with_kills_checksum()
     {
         Hub.Run(() =>
         {
@@ -167,7 +167,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void WaitingAllocatesNothing()
+    public void Waiting_allocates_nothing()
     {
         Hub.Run(() =>
         {
@@ -196,7 +196,7 @@ public class FiberChannelTests
     }
 
     [Fact]
-    public void Enumeration_AndBadInput()
+    public void Enumeration_and_bad_input()
     {
         var unbound = new FiberChannel<int>();
         Assert.IsType<InvalidOperationException>(OffHub.Run(() => unbound.TryPut(1)));

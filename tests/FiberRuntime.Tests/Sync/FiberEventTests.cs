@@ -5,7 +5,7 @@ namespace FiberRuntime.Tests.Sync;
 public class FiberEventTests
 {
     [Fact]
-    public void SetWakesAllWaiters_InFifoOrder()
+    public void Set_wakes_all_waiters_in_fifo_order()
     {
         Hub.Run(() =>
         {
@@ -23,7 +23,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void WaitOnSetEvent_ReturnsAtOnce_ClearMakesItBlockAgain()
+    public void Wait_on_set_event_returns_at_once_clear_makes_it_block_again()
     {
         Hub.Run(() =>
         {
@@ -42,7 +42,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void WaitersWokenBySet_ReturnTrue_EvenIfClearedBeforeTheyRun()
+    public void Waiters_woken_by_set_return_true_even_if_cleared_before_they_run()
     {
         Hub.Run(() =>
         {
@@ -58,7 +58,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void TimedOutWaiter_DoesNotDisturbOthers()
+    public void Timed_out_waiter_does_not_disturb_others()
     {
         Hub.Run(() =>
         {
@@ -75,7 +75,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void KillWhileWaiting_EndsTheFiber_EventStillWorks()
+    public void Kill_while_waiting_ends_the_fiber_event_still_works()
     {
         Hub.Run(() =>
         {
@@ -95,7 +95,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void CrossThreadSet_WakesTheFiber()
+    public void Cross_thread_set_wakes_the_fiber()
     {
         Hub.Run(() =>
         {
@@ -121,7 +121,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void SetBeforeAnyHubUsesIt_FromAPlainThread_IsKept()
+    public void Set_before_any_hub_uses_it_from_a_plain_thread_is_kept()
     {
         var ev = new FiberEvent();
         var setter = new Thread(ev.Set);
@@ -133,7 +133,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void BlockingWait_OffHub_Throws()
+    public void Blocking_wait_off_hub_throws()
     {
         var ev = new FiberEvent();
         var e = Assert.Throws<InvalidOperationException>(() => ev.Wait(TimeSpan.FromSeconds(1)));
@@ -152,7 +152,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void NegativeTimeout_Throws_AndHubKeepsWorking()
+    public void Negative_timeout_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -168,7 +168,7 @@ public class FiberEventTests
     }
 
     [Fact]
-    public void FiberTimeout_InterruptsAWait()
+    public void FiberTimeout_interrupts_a_wait()
     {
         Hub.Run(() =>
         {

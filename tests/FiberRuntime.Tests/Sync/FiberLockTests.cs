@@ -5,7 +5,7 @@ namespace FiberRuntime.Tests.Sync;
 public class FiberLockTests
 {
     [Fact]
-    public void ReentrantPerFiber()
+    public void Reentrant_per_fiber()
     {
         Hub.Run(() =>
         {
@@ -33,7 +33,7 @@ public class FiberLockTests
     }
 
     [Fact]
-    public void ReleaseWithoutHolding_Throws_SynchronizationLockException()
+    public void Release_without_holding_throws_SynchronizationLockException()
     {
         Hub.Run(() =>
         {
@@ -50,7 +50,7 @@ public class FiberLockTests
     }
 
     [Fact]
-    public void Waiters_GetTheLock_InFifoOrder_WithScopes()
+    public void Waiters_get_the_lock_in_fifo_order_with_scopes()
     {
         Hub.Run(() =>
         {
@@ -81,7 +81,7 @@ public class FiberLockTests
     }
 
     [Fact]
-    public void KillWhileWaiting_LockStillWorks()
+    public void Kill_while_waiting_lock_still_works()
     {
         Hub.Run(() =>
         {
@@ -111,7 +111,7 @@ public class FiberLockTests
     }
 
     [Fact]
-    public void BadInput_AndOtherThreads_Throw_HubKeepsWorking()
+    public void Bad_input_and_other_threads_throw_hub_keeps_working()
     {
         Hub.Run(() =>
         {

@@ -5,7 +5,7 @@ namespace FiberRuntime.Tests.Sync;
 public class FiberQueueTests
 {
     [Fact]
-    public void Fifo_PutGet_CountsAndFlags()
+    public void Fifo_put_get_counts_and_flags()
     {
         Hub.Run(() =>
         {
@@ -25,7 +25,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Get_BlocksUntilPut_GettersServedFifo()
+    public void Get_blocks_until_put_getters_served_fifo()
     {
         Hub.Run(() =>
         {
@@ -45,7 +45,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void NonBlockingOperations_OnEmptyAndFullQueues()
+    public void Non_blocking_operations_on_empty_and_full_queues()
     {
         Hub.Run(() =>
         {
@@ -70,7 +70,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Timeouts_RaiseEmptyAndFull()
+    public void Timeouts_raise_empty_and_full()
     {
         Hub.Run(() =>
         {
@@ -91,7 +91,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void BoundedPut_BlocksUntilRoom_PuttersServedFifo()
+    public void Bounded_put_blocks_until_room_putters_served_fifo()
     {
         Hub.Run(() =>
         {
@@ -110,7 +110,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Peek_BlocksUntilAnItem_DoesNotConsume_AndGettersGoFirst()
+    public void Peek_blocks_until_an_item_does_not_consume_and_getters_go_first()
     {
         Hub.Run(() =>
         {
@@ -128,7 +128,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Enumeration_ConsumesWithGet_AndBlocksForMore()
+    public void Enumeration_consumes_with_get_and_blocks_for_more()
     {
         Hub.Run(() =>
         {
@@ -143,7 +143,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void KillUnservedGetter_NothingLost()
+    public void Kill_unserved_getter_nothing_lost()
     {
         Hub.Run(() =>
         {
@@ -161,7 +161,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void KillServedGetter_BeforeItRuns_TheItemIsNotLost()
+    public void Kill_served_getter_before_it_runs_the_item_is_not_lost()
     {
         Hub.Run(() =>
         {
@@ -187,7 +187,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void KillWaitingPutter_ItsItemIsNotPut_SlotsStayConsistent()
+    public void Kill_waiting_putter_its_item_is_not_put_slots_stay_consistent()
     {
         Hub.Run(() =>
         {
@@ -207,7 +207,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void KillServedPutter_BeforeItRuns_ItsItemArrives()
+    public void Kill_served_putter_before_it_runs_its_item_arrives()
     {
         Hub.Run(() =>
         {
@@ -223,7 +223,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void FiberTimeout_InterruptsGetAndPut()
+    public void FiberTimeout_interrupts_get_and_put()
     {
         Hub.Run(() =>
         {
@@ -237,7 +237,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void BadInput_Throws_AndHubKeepsWorking()
+    public void Bad_input_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {
@@ -258,7 +258,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void UseFromAnotherThread_Throws()
+    public void Use_from_another_thread_throws()
     {
         var unbound = new FiberQueue<int>();
         Assert.IsType<InvalidOperationException>(OffHub.Run(() => unbound.Put(1)));
@@ -273,7 +273,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Lifo_ReturnsNewestFirst()
+    public void Lifo_returns_newest_first()
     {
         Hub.Run(() =>
         {
@@ -292,7 +292,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Priority_ReturnsSmallestFirst_WithOptionalComparer()
+    public void Priority_returns_smallest_first_with_optional_comparer()
     {
         Hub.Run(() =>
         {
@@ -313,7 +313,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Joinable_TaskDoneAndJoin()
+    public void Joinable_TaskDone_and_join()
     {
         Hub.Run(() =>
         {
@@ -345,7 +345,7 @@ public class FiberQueueTests
     }
 
     [Fact]
-    public void Joinable_KillWhileJoining_OtherJoinersStillReturn()
+    public void Joinable_kill_while_joining_other_joiners_still_return()
     {
         Hub.Run(() =>
         {

@@ -5,7 +5,7 @@ namespace FiberRuntime.Tests.Sync;
 public class FiberSemaphoreTests
 {
     [Fact]
-    public void AcquireRelease_Counts()
+    public void Acquire_release_counts()
     {
         Hub.Run(() =>
         {
@@ -27,7 +27,7 @@ public class FiberSemaphoreTests
     }
 
     [Fact]
-    public void Release_HandsThePermitToWaiters_InFifoOrder_NoBarging()
+    public void Release_hands_the_permit_to_waiters_in_fifo_order_no_barging()
     {
         Hub.Run(() =>
         {
@@ -44,7 +44,7 @@ public class FiberSemaphoreTests
     }
 
     [Fact]
-    public void Wait_DoesNotAcquire()
+    public void Wait_does_not_acquire()
     {
         Hub.Run(() =>
         {
@@ -60,7 +60,7 @@ public class FiberSemaphoreTests
     }
 
     [Fact]
-    public void KillWhileWaiting_ThePermitIsNotLost()
+    public void Kill_while_waiting_the_permit_is_not_lost()
     {
         Hub.Run(() =>
         {
@@ -96,7 +96,7 @@ public class FiberSemaphoreTests
     }
 
     [Fact]
-    public void Bounded_ReleaseAboveInitial_Throws()
+    public void Bounded_release_above_initial_throws()
     {
         Hub.Run(() =>
         {
@@ -122,7 +122,7 @@ public class FiberSemaphoreTests
     }
 
     [Fact]
-    public void BadInput_Throws_AndHubKeepsWorking()
+    public void Bad_input_throws_and_hub_keeps_working()
     {
         Hub.Run(() =>
         {

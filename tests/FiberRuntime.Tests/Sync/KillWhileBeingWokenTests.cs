@@ -8,7 +8,7 @@ public class KillWhileBeingWokenTests
     // kill runs (a Fiber.Yield loop; or one that is always handed a permit/item before it parks) was once never
     // interrupted: Kill() did not land, Kill(block: true) waited forever, KillAll(..., timeout) timed out.
     [Fact]
-    public void KillAFiberThatOnlyYields()
+    public void Kill_a_fiber_that_only_yields()
     {
         Hub.Run(() =>
         {

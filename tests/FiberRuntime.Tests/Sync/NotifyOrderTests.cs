@@ -26,7 +26,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Event_WaitWhileNotifying_RunsAfterTheWokenWaiters()
+    public void Event_wait_while_notifying_runs_after_the_woken_waiters()
     {
         Hub.Run(() =>
         {
@@ -36,7 +36,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Event_ALateWaiterArrivingWhileTheFirstLateOneWaits_StaysInOrder()
+    public void Event_a_late_waiter_arriving_while_the_first_late_one_waits_stays_in_order()
     {
         Hub.Run(() =>
         {
@@ -56,7 +56,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Event_WaitWithZeroTimeout_NeverBlocks_EvenWhileNotifying()
+    public void Event_wait_with_zero_timeout_never_blocks_even_while_notifying()
     {
         Hub.Run(() =>
         {
@@ -74,7 +74,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Event_WaitOnASetEvent_WithNothingInFlight_DoesNotSwitch()
+    public void Event_wait_on_a_set_event_with_nothing_in_flight_does_not_switch()
     {
         Hub.Run(() =>
         {
@@ -87,7 +87,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void AsyncResult_GetWhileNotifying_RunsAfterTheWokenWaiters()
+    public void AsyncResult_get_while_notifying_runs_after_the_woken_waiters()
     {
         Hub.Run(() =>
         {
@@ -99,7 +99,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Semaphore_WaitWhileNotifying_RunsAfterTheWokenWatchers()
+    public void Semaphore_wait_while_notifying_runs_after_the_woken_watchers()
     {
         Hub.Run(() =>
         {
@@ -109,7 +109,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Semaphore_ALateAcquire_DoesNotTakeAPermitHandedToAWaiter()
+    public void Semaphore_a_late_acquire_does_not_take_a_permit_handed_to_a_waiter()
     {
         Hub.Run(() =>
         {
@@ -134,7 +134,7 @@ public class NotifyOrderTests
     }
 
     [Fact]
-    public void Lock_ALateAcquire_DoesNotTakeALockHandedToAWaiter()
+    public void Lock_a_late_acquire_does_not_take_a_lock_handed_to_a_waiter()
     {
         Hub.Run(() =>
         {

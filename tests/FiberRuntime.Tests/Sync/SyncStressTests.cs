@@ -8,7 +8,7 @@ public class SyncStressTests
     [InlineData(0)]
     [InlineData(1)]
     [InlineData(4)]
-    public void ManyProducersAndConsumers_WithKills_Checksum(int maxSize)
+    public void Many_producers_and_consumers_with_kills_checksum(int maxSize)
     {
         Hub.Run(() =>
         {
@@ -85,7 +85,7 @@ public class SyncStressTests
     }
 
     [Fact]
-    public void Semaphore_PermitsConservedUnderKills()
+    public void Semaphore_permits_conserved_under_kills()
     {
         Hub.Run(() =>
         {
@@ -127,7 +127,7 @@ public class SyncStressTests
     }
 
     [Fact]
-    public void Lock_MutualExclusionUnderKills()
+    public void Lock_mutual_exclusion_under_kills()
     {
         Hub.Run(() =>
         {
@@ -169,7 +169,7 @@ public class SyncStressTests
     }
 
     [Fact]
-    public void WaitingAndWaking_AllocateNothing()
+    public void Waiting_and_waking_allocate_nothing()
     {
         Hub.Run(() =>
         {

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 
-namespace FiberRuntime.Tests.Diagnostics;
+namespace FiberRuntime.Tests;
 
 /// <summary>A FiberRuntime.TestHost child process driven line by line: it prints "ready", waits for "go", prints its
 /// results, and waits for "exit" (see tests/FiberRuntime.TestHost/DiagnosticsScenarios.cs). Every wait is bounded;

@@ -1,4 +1,4 @@
-namespace FiberRuntime.Tests.Sync;
+namespace FiberRuntime.Tests;
 
 /// <summary>Runs code on a fresh plain thread (not a hub) and reports what it threw.</summary>
 internal static class OffHub
