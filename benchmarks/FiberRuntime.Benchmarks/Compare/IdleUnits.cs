@@ -74,6 +74,10 @@ internal sealed class IdleResult
     [JsonIgnore] public double Gen0Ms => Median(Gen0PausesMs);
     [JsonIgnore] public double FullMs => Median(FullPausesMs);
     [JsonIgnore] public double FullCompactingMs => Median(FullCompactingPausesMs);
+    [JsonIgnore] public double Gen0NsPerUnit => Gen0Ms * 1e6 / Count;
+    [JsonIgnore] public double FullNsPerUnit => FullMs * 1e6 / Count;
+    /// <summary>Creation time per unit without the GC pauses that fell into it.</summary>
+    [JsonIgnore] public double CreateMicrosPerUnitExcludingGc => (CreateSeconds - CreateGcPauseSeconds) * 1e6 / Count;
 
     public static double Median(double[] xs)
     {
