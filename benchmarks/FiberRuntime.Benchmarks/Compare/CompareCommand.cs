@@ -124,7 +124,7 @@ internal static class CompareCommand
             IdleResult r = SelfProcess.Idle(model, count, gcReps, compactingReps: 0);
             failed |= !r.Ok && !r.Error!.StartsWith("needs", StringComparison.Ordinal);
             steps.Report(idleRow, model, r.Ok
-                ? $"{Format.Number(r.RssKiBPerUnit)} KiB/unit RSS, created in {Format.Number(r.CreateMicrosPerUnit)} µs/unit ({Format.Number(r.CreateMicrosPerUnitExcludingGc)} without GC pauses), gen0 GC {Format.Number(r.Gen0Ms)} ms, " +
+                ? $"{Format.Number(r.RssKiBPerUnit)} KiB/unit RSS, created in {Format.Number(r.CreateMicrosPerUnit)} µs/unit ({Format.Number(r.CreateMicrosPerUnitExcludingGc)} without GC pauses, {Format.Number(r.CreateCpuMicrosPerUnit)} CPU), gen0 GC {Format.Number(r.Gen0Ms)} ms, " +
                   $"full GC {Format.Number(r.FullMs)} ms, {r.Woken:N0}/{r.Count:N0} woke"
                 : r.Error!);
             return r;
