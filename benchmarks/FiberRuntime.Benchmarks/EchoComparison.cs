@@ -20,7 +20,7 @@ internal static partial class EchoComparison
     public static readonly string[] Models = ["fiber", "async", "threads"];
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
-    private static partial Regex Listening();
+    internal static partial Regex Listening();
 
     [GeneratedRegex(@"(\d+) round trips, (\d+)/s, ([\d.]+) MB/s each way, latency p50 (\d+) us p99 (\d+) us, errors (\d+)")]
     private static partial Regex Report();
@@ -78,7 +78,7 @@ internal static partial class EchoComparison
         }
     }
 
-    private static Process Start(string dll, params string[] args)
+    internal static Process Start(string dll, params string[] args)
     {
         var psi = new ProcessStartInfo(DotnetHost()) { RedirectStandardOutput = true, UseShellExecute = false };
         psi.ArgumentList.Add(dll);
@@ -99,14 +99,14 @@ internal static partial class EchoComparison
         return (Built(root, "EchoServer", configuration, tfm), Built(root, "EchoClient", configuration, tfm));
     }
 
-    private static string RepositoryRoot()
+    internal static string RepositoryRoot()
     {
         for (var d = new DirectoryInfo(AppContext.BaseDirectory); d is not null; d = d.Parent)
             if (File.Exists(Path.Combine(d.FullName, "FiberRuntime.sln"))) return d.FullName;
         throw new InvalidOperationException("run from the repository (FiberRuntime.sln not found above the benchmark)");
     }
 
-    private static string Built(string root, string sample, string configuration, string tfm)
+    internal static string Built(string root, string sample, string configuration, string tfm)
     {
         string dll = Path.Combine(root, "samples", sample, "bin", configuration, tfm, sample + ".dll");
         if (File.Exists(dll)) return dll;

@@ -6,6 +6,8 @@ namespace FiberRuntime.Benchmarks;
 // dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- compare        one table, ~1 minute (the default)
 // dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- scale [--counts 10000,100000,1000000]
 // dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- echo [--seconds S]   echo servers side by side
+// dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- http [--seconds S] [--rounds R] [--servers ...]
+//     HTTP servers under wrk: the fiber sample, Kestrel, thread per connection (needs wrk: apt-get install wrk)
 // dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- --full [BenchmarkDotNet options]   the BDN suite
 // dotnet run -c Release --project benchmarks/FiberRuntime.Benchmarks -- --filter '*' --job short           BDN, as before
 public static class Program
@@ -25,6 +27,8 @@ public static class Program
                 return IdleUnits.Run(rest);
             case "echo":
                 return EchoComparison.Run(rest);
+            case "http":
+                return HttpComparison.Run(rest);
             case "--full":
                 string[] bdn = rest.Contains("--filter") ? rest : ["--filter", "*", .. rest];
                 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(bdn);

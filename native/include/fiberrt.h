@@ -45,7 +45,8 @@ enum fr_status {
     FR_E_FULL = -3,       /* every stack slot of the hub is in use */
     FR_E_RUNTIME = -4,    /* the runtime layout is not verified, or a check failed */
     FR_E_THREAD = -5,     /* OS thread creation or CLR thread identification failed */
-    FR_E_STATE = -6       /* call not valid in the hub's current state */
+    FR_E_STATE = -6,      /* call not valid in the hub's current state */
+    FR_E_CHECK = -7       /* fr_switch: a native callback may be active; decide and call again (see fr_switch) */
 };
 
 /* ---- runtime contract (process-wide) ---------------------------------------------------------- */
@@ -53,6 +54,15 @@ enum fr_status {
 /* Parses DotNetRuntimeContractDescriptor from the loaded libcoreclr and checks every field FiberRuntime
  * uses is present. Idempotent. */
 FR_API int fr_contract_load(char* err, size_t errlen);
+
+/* The loaded descriptor's layout fingerprint: one "name=value" line per descriptor value FiberRuntime reads, in a
+ * fixed order, "-" for an optional field the descriptor does not describe (see native/src/descriptor.c). The
+ * managed side compares it with the layouts the project has verified. FR_E_STATE before fr_contract_load. */
+FR_API int fr_contract_fingerprint(char* out, size_t outlen);
+
+/* The same for a descriptor's JSON text given here (either the .NET 10 or the .NET 11 shape): parses it as
+ * fr_contract_load would and writes its fingerprint, or explains why it is refused. For tests and tools. */
+FR_API int fr_descriptor_fingerprint(const char* json, char* out, size_t outlen, char* err, size_t errlen);
 
 /* Start-up verification of the Thread layout (including Thread::m_pGCFrame, which the descriptor does
  * not describe). Driven from managed code on one thread, in this order: fr_verify_begin;
@@ -136,8 +146,12 @@ FR_API void fr_context_abandon(fr_hub* hub, uint32_t id);
 /* The switch, see the call discipline above. `exiting` != 0 means the current context is finished:
  * it is not registered, and its slot is released once the target runs. Returns FR_OK once the caller is
  * resumed, or FR_E_STATE without switching when called inside a callback from native code (an outer
- * P/Invoke is active on this context's stack). */
+ * P/Invoke is active on this context's stack), or FR_E_CHECK without switching when inside exception handling
+ * such a frame may be the runtime dispatcher's filter call (the caller decides, then passes FR_SWITCH_NO_CALLBACK). */
 FR_API int fr_switch(fr_hub* hub, uint32_t target, int exiting);
+/* fr_switch's `exiting` may carry this flag: the caller checked that no native callback is active (after
+ * FR_E_CHECK: inside exception handling, an active P/Invoke frame that may be the runtime's filter call). */
+#define FR_SWITCH_NO_CALLBACK 2
 FR_API void fr_switch_core(fr_hub* hub, uint32_t target, int exiting);
 
 
@@ -153,6 +167,9 @@ typedef struct fr_hub_stats {
     uint32_t lanes;             /* identity threads: 1 + handler lanes started so far */
     uint32_t guard_markers;     /* 1: guard pages are kernel guard markers (MADV_GUARD_INSTALL, Linux >= 6.13) in
                                    one read/write mapping; 0: each guard is a PROT_NONE mapping of its own */
+    uint64_t hijacks_seen;      /* switches that found the hub thread's return address hijacked (TS_Hijacked) */
+    uint64_t hijacks_in_outgoing; /* ... with the hijacked slot on the stack being left */
+    uint64_t hijacks_undone;    /* ... undone by the switch, as the runtime's UnhijackThread does */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 

@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #ifndef MADV_POPULATE_WRITE
@@ -40,8 +41,15 @@ int fr_arena_reserve(fr_hub* h, char* err, size_t errlen) {
     h->total = slots + h->cfg.hub_stack_size;
     h->base = mmap(NULL, h->total, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (h->base == MAP_FAILED) {
+        int e = errno;
+        struct rlimit as;
         h->base = NULL;
-        fr_set_err(err, errlen, "could not reserve %zu MiB of address space for %u fiber stacks: %s", h->total >> 20, h->capacity, strerror(errno));
+        if (e == ENOMEM && getrlimit(RLIMIT_AS, &as) == 0 && as.rlim_cur != RLIM_INFINITY)
+            fr_set_err(err, errlen, "could not reserve %zu MiB of address space for %u fiber stacks: the address-space limit RLIMIT_AS "
+                       "(ulimit -v, %llu MiB) is reached; lower MaxFibers or StackSize, or raise the limit", h->total >> 20, h->capacity,
+                       (unsigned long long)(as.rlim_cur >> 20));
+        else
+            fr_set_err(err, errlen, "could not reserve %zu MiB of address space for %u fiber stacks: %s", h->total >> 20, h->capacity, strerror(e));
         return FR_E_NOMEM;
     }
     /* hub stack: read/write, with a guard page below it (the page above the last slot is that guard) */

@@ -1,11 +1,12 @@
 /* The runtime contract: where CoreCLR keeps the per-thread state that a stack switch must move.
  *
  * Source of truth is the runtime's own data contract, `DotNetRuntimeContractDescriptor`, exported by
- * libcoreclr for out-of-process diagnostics: a JSON document of type layouts and globals. Nothing it
- * describes is hard-coded here. The one thing it does not describe, Thread::m_pGCFrame, is discovered
- * at start-up by watching the Thread object while exception handlers run (fr_verify_*), and the
- * descriptor's own offsets are checked against live behaviour in the same pass. Any disagreement
- * refuses the runtime with a sentence naming the failed check. */
+ * libcoreclr for out-of-process diagnostics: a JSON document of type layouts and globals (read by
+ * descriptor.c, both the .NET 10 and the .NET 11 shape). Nothing it describes is hard-coded here.
+ * Thread::m_pGCFrame, which .NET 10 does not describe, is discovered at start-up by watching the Thread
+ * object while exception handlers run (fr_verify_*); where the descriptor does describe it (.NET 11), the
+ * discovery still runs and must agree. The descriptor's own offsets are checked against live behaviour in
+ * the same pass. Any disagreement refuses the runtime with a sentence naming the failed check. */
 #include "fr_internal.h"
 #include <dlfcn.h>
 #include <elf.h>
@@ -18,7 +19,9 @@
 #include <unistd.h>
 
 fr_layout fr_rt = { .thread_gcframe = -1 };
+static const char* g_json;            /* the loaded descriptor, for fields outside the fingerprinted layout */
 static pthread_mutex_t contract_mu = PTHREAD_MUTEX_INITIALIZER;
+static char fingerprint[2048];        /* the loaded descriptor's (see descriptor.c) */
 
 void fr_set_err(char* err, size_t errlen, const char* fmt, ...) {
     if (!err || !errlen) return;
@@ -33,88 +36,6 @@ long fr_gettid(void) { return (long)syscall(SYS_gettid); }
 int fr_safe_read(void* dst, uintptr_t src, size_t n) {
     struct iovec local = { dst, n }, remote = { (void*)src, n };
     return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
-}
-
-/* ---- a minimal JSON walker over the descriptor (objects, arrays, strings, numbers, literals) ---- */
-static const char* ws(const char* p) { while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++; return p; }
-
-static const char* skip_string(const char* p) {        /* p at opening quote */
-    for (p++; *p && *p != '"'; p++) if (*p == '\\' && p[1]) p++;
-    return *p ? p + 1 : NULL;
-}
-
-static const char* skip_value(const char* p) {
-    p = ws(p);
-    if (*p == '"') return skip_string(p);
-    if (*p == '{' || *p == '[') {
-        char close = *p == '{' ? '}' : ']';
-        p = ws(p + 1);
-        if (*p == close) return p + 1;
-        for (;;) {
-            if (close == '}') {
-                if (*p != '"' || !(p = skip_string(p))) return NULL;
-                p = ws(p);
-                if (*p++ != ':') return NULL;
-            }
-            if (!(p = skip_value(p))) return NULL;
-            p = ws(p);
-            if (*p == ',') { p = ws(p + 1); continue; }
-            return *p == close ? p + 1 : NULL;
-        }
-    }
-    while (*p && *p != ',' && *p != '}' && *p != ']' && *p != ' ') p++;   /* number / literal */
-    return p;
-}
-
-/* Value of `key` directly inside the object starting at `obj` ('{'), or NULL. */
-static const char* member(const char* obj, const char* key) {
-    if (!obj || *(obj = ws(obj)) != '{') return NULL;
-    size_t klen = strlen(key);
-    const char* p = ws(obj + 1);
-    while (*p == '"') {
-        const char* kend = skip_string(p);
-        if (!kend) return NULL;
-        int match = (size_t)(kend - p - 2) == klen && memcmp(p + 1, key, klen) == 0;
-        p = ws(kend);
-        if (*p++ != ':') return NULL;
-        p = ws(p);
-        if (match) return p;
-        if (!(p = skip_value(p))) return NULL;
-        p = ws(p);
-        if (*p == ',') p = ws(p + 1);
-    }
-    return NULL;
-}
-
-/* A number, "string number", or the first element of an array holding one: 56, [296,"uint32"], ["0x1","nuint"]. */
-static int read_number(const char* v, long* out) {
-    if (!v) return 0;
-    v = ws(v);
-    if (*v == '[') v = ws(v + 1);
-    if (*v == '"') v++;
-    char* end;
-    long x = strtol(v, &end, 0);
-    if (end == v) return 0;
-    *out = x;
-    return 1;
-}
-
-static const char* g_desc;
-static const char* g_types;
-static const char* g_globals;
-
-static long type_field(const char* type, const char* field) {
-    long v;
-    return read_number(member(member(g_types, type), field), &v) ? v : -1;
-}
-
-/* A descriptor string value such as "Architecture":["x64","string"] compared with `want`. */
-static int global_string_is(const char* name, const char* want) {
-    const char* v = member(g_globals, name);
-    if (!v) return 0;
-    if (*v == '[') v = ws(v + 1);
-    size_t n = strlen(want);
-    return *v == '"' && strncmp(v + 1, want, n) == 0 && v[1 + n] == '"';
 }
 
 typedef struct descriptor {
@@ -138,46 +59,14 @@ int fr_contract_load(char* err, size_t errlen) {
     if (d->magic != 0x0043414443434e44ULL /* "DNCCDAC\0" */ || !d->json) {
         fr_set_err(err, errlen, "DotNetRuntimeContractDescriptor has an unknown magic"); rc = FR_E_RUNTIME; goto out;
     }
-    g_desc = d->json;
-    g_types = member(g_desc, "types");
-    g_globals = member(g_desc, "globals");
-    const char* contracts = member(g_desc, "contracts");
-    long thread_contract = -1;
-    if (!g_types || !g_globals || !contracts || !read_number(member(contracts, "Thread"), &thread_contract)) {
-        fr_set_err(err, errlen, "the runtime contract descriptor lacks types, globals or the Thread contract"); rc = FR_E_RUNTIME; goto out;
-    }
-    if (thread_contract != 1) { fr_set_err(err, errlen, "runtime Thread contract version %ld (FiberRuntime knows version 1)", thread_contract); rc = FR_E_RUNTIME; goto out; }
-    if (!global_string_is("Architecture", "x64") || !global_string_is("OperatingSystem", "1")) {
-        fr_set_err(err, errlen, "the runtime descriptor is not for linux-x64 (the only platform with a verified switch so far)"); rc = FR_E_RUNTIME; goto out;
-    }
-    fr_rt.thread_frame = type_field("Thread", "Frame");
-    fr_rt.thread_pgc_disabled = type_field("Thread", "PreemptiveGCDisabled");
-    fr_rt.thread_osid = type_field("Thread", "OSId");
-    fr_rt.thread_link_next = type_field("Thread", "LinkNext");
-    fr_rt.thread_exception_tracker = type_field("Thread", "ExceptionTracker");
-    fr_rt.threadstore_first = type_field("ThreadStore", "FirstThreadLink");
-    fr_rt.frame_next = type_field("Frame", "Next");
-    fr_rt.icf_size = type_field("InlinedCallFrame", "!");
-    fr_rt.icf_callsite_sp = type_field("InlinedCallFrame", "CallSiteSP");
-    fr_rt.icf_caller_ra = type_field("InlinedCallFrame", "CallerReturnAddress");
-    fr_rt.exinfo_prev = type_field("ExceptionInfo", "PreviousNestedInfo");
-    fr_rt.exinfo_thrown = type_field("ExceptionInfo", "ThrownObject");
-    long icf_id = -1, ts_index = -1;
-    read_number(member(g_globals, "InlinedCallFrameIdentifier"), &icf_id);
-    const char* ts = member(g_globals, "ThreadStore");          /* [[index],"pointer"]: index into pointers[] */
-    if (ts && *ts == '[' && *ws(ts + 1) == '[') read_number(ws(ts + 1), &ts_index);
-    struct { const char* name; long v; } need[] = {
-        { "Thread.Frame", fr_rt.thread_frame }, { "Thread.PreemptiveGCDisabled", fr_rt.thread_pgc_disabled },
-        { "Thread.OSId", fr_rt.thread_osid }, { "Thread.LinkNext", fr_rt.thread_link_next },
-        { "Thread.ExceptionTracker", fr_rt.thread_exception_tracker }, { "ThreadStore.FirstThreadLink", fr_rt.threadstore_first },
-        { "Frame.Next", fr_rt.frame_next }, { "InlinedCallFrame size", fr_rt.icf_size },
-        { "InlinedCallFrame.CallSiteSP", fr_rt.icf_callsite_sp }, { "InlinedCallFrame.CallerReturnAddress", fr_rt.icf_caller_ra },
-        { "ExceptionInfo.PreviousNestedInfo", fr_rt.exinfo_prev }, { "ExceptionInfo.ThrownObject", fr_rt.exinfo_thrown },
-        { "global InlinedCallFrameIdentifier", icf_id }, { "global ThreadStore", ts_index },
-    };
-    for (size_t i = 0; i < sizeof need / sizeof *need; i++)
-        if (need[i].v < 0) { fr_set_err(err, errlen, "the runtime contract descriptor has no %s", need[i].name); rc = FR_E_RUNTIME; goto out; }
+    fr_layout parsed;
+    long ts_index = -1;
+    if ((rc = fr_descriptor_parse(d->json, &parsed, &ts_index, err, errlen)) != FR_OK) goto out;
+    g_json = d->json;
     if ((uint32_t)ts_index >= d->pointer_count) { fr_set_err(err, errlen, "descriptor ThreadStore index %ld out of range", ts_index); rc = FR_E_RUNTIME; goto out; }
+    if (fr_layout_fingerprint(&parsed, fingerprint, sizeof fingerprint) != FR_OK) {     /* as read, before any test perturbation */
+        fr_set_err(err, errlen, "the runtime contract descriptor's fingerprint does not fit its buffer"); rc = FR_E_RUNTIME; goto out;
+    }
     {
         /* TEST ONLY: FIBERRT_TEST_PERTURB=<Field>:<delta> shifts one descriptor offset, so the test suite can show
          * that start-up verification refuses a layout that does not match the running runtime. */
@@ -185,28 +74,42 @@ int fr_contract_load(char* err, size_t errlen) {
         char field[32];
         long delta;
         if (perturb && sscanf(perturb, "%31[^:]:%ld", field, &delta) == 2) {
-            if (!strcmp(field, "Frame")) fr_rt.thread_frame += delta;
-            else if (!strcmp(field, "PreemptiveGCDisabled")) fr_rt.thread_pgc_disabled += delta;
-            else if (!strcmp(field, "ExceptionTracker")) fr_rt.thread_exception_tracker += delta;
-            else if (!strcmp(field, "CallerReturnAddress")) fr_rt.icf_caller_ra += delta;
+            if (!strcmp(field, "Frame")) parsed.thread_frame += delta;
+            else if (!strcmp(field, "PreemptiveGCDisabled")) parsed.thread_pgc_disabled += delta;
+            else if (!strcmp(field, "ExceptionTracker")) parsed.thread_exception_tracker += delta;
+            else if (!strcmp(field, "CallerReturnAddress")) parsed.icf_caller_ra += delta;
+            else if (!strcmp(field, "GCFrame") && parsed.thread_gcframe_described >= 0) parsed.thread_gcframe_described += delta;
         }
     }
-    fr_rt.icf_identifier = (uintptr_t)icf_id;
-    fr_rt.threadstore_global = (void**)d->pointers[ts_index];
-    fr_rt.loaded = 1;
+    parsed.threadstore_global = (void**)d->pointers[ts_index];
+    parsed.thread_gcframe = -1;
+    parsed.loaded = 1;
+    fr_rt = parsed;
 out:
     pthread_mutex_unlock(&contract_mu);
     return rc;
 }
 
-char* fr_find_thread_by_tid(long tid, int* matches) {
+int fr_contract_fingerprint(char* out, size_t outlen) {
+    pthread_mutex_lock(&contract_mu);
+    int rc = fr_rt.loaded ? FR_OK : FR_E_STATE;
+    if (rc == FR_OK) snprintf(out, outlen, "%s", fingerprint);
+    pthread_mutex_unlock(&contract_mu);
+    return rc;
+}
+
+/* The thread list's links (ThreadStore.FirstThreadLink, Thread.LinkNext) point at the next Thread's link field up
+ * to .NET 10 and at the next Thread itself in .NET 11 (same Thread contract version, c1; the cDAC reader changed
+ * with it). Which one this runtime does is decided by fr_verify_begin: the reading under which the list leads to
+ * the calling thread's own Thread. */
+static char* find_thread(long tid, int links_to_thread, int* matches) {
     uintptr_t store, link, found = 0;
     int n = 0, m = 0;
     if (matches) *matches = 0;
     if (!fr_safe_read(&store, (uintptr_t)fr_rt.threadstore_global, sizeof store) || !store) return NULL;
     if (!fr_safe_read(&link, store + fr_rt.threadstore_first, sizeof link)) return NULL;
-    while (link && n++ < 1000000) {
-        uintptr_t t = link - fr_rt.thread_link_next;
+    while (link && n++ < 100000) {
+        uintptr_t t = links_to_thread ? link : link - fr_rt.thread_link_next;
         uint32_t osid;
         if (fr_safe_read(&osid, t + fr_rt.thread_osid, sizeof osid) && osid == (uint32_t)tid) { found = t; m++; }
         if (!fr_safe_read(&link, t + fr_rt.thread_link_next, sizeof link)) break;
@@ -215,15 +118,18 @@ char* fr_find_thread_by_tid(long tid, int* matches) {
     return m == 1 ? (char*)found : NULL;
 }
 
+char* fr_find_thread_by_tid(long tid, int* matches) { return find_thread(tid, fr_rt.thread_links_to_thread, matches); }
+
 /* ---- start-up verification ------------------------------------------------------------------------
  * One thread runs managed code that calls these at known points: outside any handler, and inside catch
  * blocks at depth 1 and 2, each both through a normal P/Invoke (preemptive, an InlinedCallFrame pushed)
  * and through a SuppressGCTransition call (cooperative). Each call checks the descriptor's fields against
  * what must be true at that point, and scans the Thread object for m_pGCFrame: the one word that, inside
  * a handler, points into this stack, differs from its value outside, and heads a chain of GCFrames
- * {Next, Thread*, ObjRefs, Count} with ascending addresses and Thread* == this thread that ends exactly at
- * the outside value. The exception dispatcher protects the thrown object with such a GCFrame whose ObjRefs
- * points into the ExInfo, which the cooperative check confirms. */
+ * {Next, Thread*, ObjRefs, Count} (offsets from the descriptor's GCFrame type where it has one) with
+ * ascending addresses and Thread* == this thread that ends exactly at the outside value. The exception
+ * dispatcher protects the thrown object with such a GCFrame whose ObjRefs points at a slot on this stack
+ * holding it, which the cooperative check confirms. */
 #define SCAN_WORDS 256          /* the first 2 KiB of Thread */
 
 static struct {
@@ -232,6 +138,8 @@ static struct {
     int outside_valid;
     int samples_out, samples_in1, samples_in2, samples_coop;
     int top_out[SCAN_WORDS], cand1[SCAN_WORDS], cand2[SCAN_WORDS], objref_ok[SCAN_WORDS];
+    int links_to_thread;        /* how the thread list links (see find_thread) */
+    int thrown_handle, thrown_direct;   /* samples where ExceptionInfo.ThrownObject was a handle / the object */
     int failures;
     char first_failure[256];
 } V;
@@ -252,10 +160,16 @@ static int on_stack(uintptr_t p, uintptr_t sp) { return p >= sp && p < V.stack_h
 int fr_verify_begin(void* clr_thread, char* err, size_t errlen) {
     if (!fr_rt.loaded) { fr_set_err(err, errlen, "contract not loaded"); return FR_E_STATE; }
     memset(&V, 0, sizeof V);
-    int m;
-    char* t = fr_find_thread_by_tid(fr_gettid(), &m);
-    if (!t) { fr_set_err(err, errlen, "%d runtime threads have OSId == this thread's id (expected exactly one)", m); return FR_E_RUNTIME; }
-    if (t != (char*)clr_thread) { fr_set_err(err, errlen, "the thread store's Thread %p differs from Thread.CurrentThread's native thread %p", (void*)t, clr_thread); return FR_E_RUNTIME; }
+    int m_field, m_thread;
+    char* by_field = find_thread(fr_gettid(), 0, &m_field);
+    char* by_thread = find_thread(fr_gettid(), 1, &m_thread);
+    char* t = by_field == (char*)clr_thread ? by_field : by_thread == (char*)clr_thread ? by_thread : NULL;
+    if (!t || by_field == by_thread) {
+        fr_set_err(err, errlen, "the thread store does not lead to this thread's Thread %p by its OSId (links read as link fields: %d match(es), "
+                   "%p; as Thread pointers: %d match(es), %p)", clr_thread, m_field, (void*)by_field, m_thread, (void*)by_thread);
+        return FR_E_RUNTIME;
+    }
+    V.links_to_thread = t == by_thread;
     pthread_attr_t a;
     void* lo; size_t sz;
     if (pthread_getattr_np(pthread_self(), &a) != 0) { fr_set_err(err, errlen, "pthread_getattr_np failed"); return FR_E_THREAD; }
@@ -264,6 +178,17 @@ int fr_verify_begin(void* clr_thread, char* err, size_t errlen) {
     V.thread = (uintptr_t)t;
     V.stack_lo = (uintptr_t)lo;
     V.stack_hi = (uintptr_t)lo + sz;
+    if (fr_rt.thread_stack_base >= 0) {
+        /* described from .NET 11 on: the runtime's cached bounds of this thread's stack must be its pthread stack
+         * (the hub relies on the runtime caching its whole reservation this way) */
+        uintptr_t base = 0, limit = 0;
+        if (!rdw(V.thread + fr_rt.thread_stack_base, &base) || !rdw(V.thread + fr_rt.thread_stack_limit, &limit) ||
+            base != V.stack_hi || limit < V.stack_lo || limit >= base) {
+            fr_set_err(err, errlen, "Thread.CachedStackBase/CachedStackLimit (%#lx/%#lx) are not this thread's stack [%#lx, %#lx)",
+                       (unsigned long)base, (unsigned long)limit, (unsigned long)V.stack_lo, (unsigned long)V.stack_hi);
+            return FR_E_RUNTIME;
+        }
+    }
     return FR_OK;
 }
 
@@ -284,14 +209,19 @@ static void check_transition(int cooperative, uintptr_t sp, void* ra) {
     if (cra != (uintptr_t)ra) vfail("InlinedCallFrame.CallerReturnAddress %#lx is not this call's return address %p", (unsigned long)cra, ra);
 }
 
+/* The end of a thread's GCFrame list: FRAME_TOP up to .NET 10, NULL in .NET 11. (The hub never assumes either: it
+ * records each thread's own list end when it attaches.) */
+#define LIST_END ((uintptr_t)1)
+static int gcframe_list_end(uintptr_t p) { return (char*)p == FR_FRAME_TOP || p == 0; }
+
 /* A chain of GCFrames starting at p that stays on this stack, ascends, belongs to this thread, and reaches
- * exactly `stop`. Returns its length, or -1. */
+ * exactly `stop` (LIST_END: either end of list). Returns its length, or -1. */
 static int gcframe_chain(uintptr_t p, uintptr_t sp, uintptr_t stop) {
     uintptr_t prev = 0, owner, next;
     int hops = 0;
-    while (p != stop) {
-        if ((char*)p == FR_FRAME_TOP || !on_stack(p, sp) || p <= prev || hops > 64) return -1;
-        if (!rdw(p + 8, &owner) || owner != V.thread || !rdw(p, &next)) return -1;
+    while (stop == LIST_END ? !gcframe_list_end(p) : p != stop) {
+        if (gcframe_list_end(p) || !on_stack(p, sp) || p <= prev || hops > 64) return -1;
+        if (!rdw(p + 8, &owner) || owner != V.thread || !rdw(p + fr_rt.gcframe_next, &next)) return -1;
         prev = p; p = next; hops++;
     }
     return hops;
@@ -305,8 +235,8 @@ __attribute__((noinline)) int fr_verify_outside(void) {
     uintptr_t w[SCAN_WORDS];
     if (!fr_safe_read(w, V.thread, sizeof w)) { vfail("Thread object unreadable"); return V.failures; }
     for (int i = 0; i < SCAN_WORDS; i++) {
-        /* outside a handler m_pGCFrame is FRAME_TOP or a list owned by our callers */
-        if ((char*)w[i] == FR_FRAME_TOP || (on_stack(w[i], sp) && gcframe_chain(w[i], sp, (uintptr_t)FR_FRAME_TOP) >= 0)) V.top_out[i]++;
+        /* outside a handler m_pGCFrame is a list end or a list owned by our callers */
+        if (gcframe_list_end(w[i]) || (on_stack(w[i], sp) && gcframe_chain(w[i], sp, LIST_END) >= 0)) V.top_out[i]++;
         V.outside[i] = w[i];
     }
     V.outside_valid = 1;
@@ -345,20 +275,25 @@ __attribute__((noinline)) int fr_verify_in_catch_coop(int depth, void** caught_r
     void* caught = *caught_ref;
     uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
     check_transition(1, sp, NULL);
-    uintptr_t ex, handle, obj;
+    uintptr_t ex, thrown, target = 0, obj = (uintptr_t)caught;
     if (!rdw(V.thread + fr_rt.thread_exception_tracker, &ex) || !on_stack(ex, sp)) { vfail("Thread.ExceptionTracker not on the stack (depth %d)", depth); return V.failures; }
-    /* ExceptionInfo.ThrownObject is a handle: one indirection to the object being handled */
-    if (!rdw(ex + fr_rt.exinfo_thrown, &handle) || !rdw(handle, &obj) || obj != (uintptr_t)caught)
-        vfail("ExceptionInfo.ThrownObject does not lead to the caught exception (depth %d)", depth);
-    /* for every m_pGCFrame candidate: the innermost GCFrame protects the thrown object stored in the ExInfo */
+    /* ExceptionInfo.ThrownObject is a handle to the object being handled up to .NET 10 (m_hThrowable) and the object
+     * reference itself in .NET 11 (m_exception; the cDAC reads its address as a "pseudo-handle"). An object's first
+     * word is its MethodTable, never itself, so at most one reading holds; every sample must agree (fr_verify_end). */
+    if (!rdw(ex + fr_rt.exinfo_thrown, &thrown)) thrown = 0;
+    if (thrown && thrown == obj) V.thrown_direct++;
+    else if (thrown && rdw(thrown, &target) && target == obj) V.thrown_handle++;
+    else vfail("ExceptionInfo.ThrownObject does not lead to the caught exception (depth %d)", depth);
+    /* for every m_pGCFrame candidate: the innermost GCFrame protects the thrown object, in a slot on this stack (inside
+     * the ExInfo up to .NET 10, inside the GCFrame itself in .NET 11) */
     uintptr_t w[SCAN_WORDS];
     if (!fr_safe_read(w, V.thread, sizeof w)) { vfail("Thread object unreadable"); return V.failures; }
     for (int i = 0; i < SCAN_WORDS; i++) {
         uintptr_t g = w[i], refs, r0;
         uint32_t count;
         if (!on_stack(g, sp)) continue;
-        if (rdw(g + 16, &refs) && fr_safe_read(&count, g + 24, sizeof count) && count >= 1 &&
-            refs >= ex && refs < ex + 0x400 && rdw(refs, &r0) && r0 == obj)
+        if (rdw(g + fr_rt.gcframe_objrefs, &refs) && fr_safe_read(&count, g + fr_rt.gcframe_count, sizeof count) && count >= 1 &&
+            on_stack(refs, sp) && rdw(refs, &r0) && r0 == obj)
             V.objref_ok[i]++;
     }
     V.samples_coop++;
@@ -394,12 +329,22 @@ int fr_verify_end(char* err, size_t errlen) {
         fr_set_err(err, errlen, "layout verification saw too few samples (%d outside, %d/%d in catch, %d cooperative)", V.samples_out, V.samples_in1, V.samples_in2, V.samples_coop);
         return FR_E_RUNTIME;
     }
+    if (V.thrown_direct != V.samples_coop && V.thrown_handle != V.samples_coop) {
+        fr_set_err(err, errlen, "ExceptionInfo.ThrownObject was the exception in %d and a handle to it in %d of %d samples (expected one form throughout)",
+                   V.thrown_direct, V.thrown_handle, V.samples_coop);
+        return FR_E_RUNTIME;
+    }
     int n = 0; long found = -1;
     for (int i = 0; i < SCAN_WORDS; i++) {
         if (V.top_out[i] == V.samples_out && V.cand1[i] == V.samples_in1 && V.cand2[i] == V.samples_in2 && V.objref_ok[i] == V.samples_coop) { n++; found = (long)i * 8; }
     }
     if (n != 1) { fr_set_err(err, errlen, "Thread::m_pGCFrame: %d candidate offsets survived verification (expected exactly one)", n); return FR_E_RUNTIME; }
     if (found == fr_rt.thread_frame || found == fr_rt.thread_exception_tracker) { fr_set_err(err, errlen, "Thread::m_pGCFrame candidate %#lx collides with a descriptor field", found); return FR_E_RUNTIME; }
+    if (fr_rt.thread_gcframe_described >= 0 && fr_rt.thread_gcframe_described != found) {
+        fr_set_err(err, errlen, "Thread.GCFrame: the runtime descriptor says %#lx but start-up discovery found m_pGCFrame at %#lx",
+                   fr_rt.thread_gcframe_described, found);
+        return FR_E_RUNTIME;
+    }
     signature_offset = -1;
     dl_iterate_phdr(phdr_scan, NULL);
     if (signature_offset >= 0 && signature_offset != found) {
@@ -408,7 +353,12 @@ int fr_verify_end(char* err, size_t errlen) {
     }
     pthread_mutex_lock(&contract_mu);
     fr_rt.thread_gcframe = found;
+    fr_rt.thread_links_to_thread = V.links_to_thread;
     fr_rt.verified = 1;
     pthread_mutex_unlock(&contract_mu);
     return FR_OK;
+}
+
+long fr_described_field(const char* type, const char* field) {
+    return fr_rt.loaded ? fr_descriptor_field(g_json, type, field) : -1;
 }

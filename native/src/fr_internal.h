@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include "fiberrt.h"
+#include "stackguard.h"
 
 /* The end of a Frame / GCFrame list in CoreCLR (FRAME_TOP). */
 #define FR_FRAME_TOP ((char*)(intptr_t)-1)
@@ -25,10 +26,20 @@ typedef struct fr_layout {
     long icf_callsite_sp;         /* InlinedCallFrame.CallSiteSP */
     long icf_caller_ra;           /* InlinedCallFrame.CallerReturnAddress */
     long exinfo_prev;             /* ExceptionInfo.PreviousNestedInfo */
-    long exinfo_thrown;           /* ExceptionInfo.ThrownObject (an object handle) */
+    long exinfo_thrown;           /* ExceptionInfo.ThrownObject (a handle up to .NET 10, the reference in 11; checked only) */
     uintptr_t icf_identifier;     /* global InlinedCallFrameIdentifier (first word of every ICF) */
     void** threadstore_global;    /* address of the global holding ThreadStore* */
-    long thread_gcframe;          /* Thread::m_pGCFrame: NOT in the descriptor, found by fr_verify_* */
+    long thread_gcframe;          /* Thread::m_pGCFrame: found by fr_verify_* (and equal to the description, if any) */
+    long thread_gcframe_described;/* Thread.GCFrame as the descriptor gives it (.NET 11+), else -1 */
+    long thread_stack_base;       /* Thread.CachedStackBase  (.NET 11+), else -1 */
+    long thread_stack_limit;      /* Thread.CachedStackLimit (.NET 11+), else -1 */
+    long gcframe_next;            /* GCFrame.Next       (described from .NET 11; before, 0, checked live) */
+    long gcframe_objrefs;         /* GCFrame.ObjRefs    (16 before .NET 11, checked live) */
+    long gcframe_count;           /* GCFrame.NumObjRefs (24 before .NET 11, checked live) */
+    int gcframe_described;        /* the descriptor has a GCFrame type */
+    int thread_links_to_thread;   /* thread list links point at Threads (.NET 11), not at their link field (found by fr_verify_begin) */
+    long thread_contract;         /* the Thread contract's version */
+    char arch[16], os[16];        /* the Architecture and OperatingSystem globals */
     int loaded;                   /* descriptor parsed */
     int verified;                 /* start-up verification passed */
 } fr_layout;
@@ -36,6 +47,11 @@ typedef struct fr_layout {
 extern fr_layout fr_rt;
 
 #define FR_AT(base, off) (*(char**)((char*)(base) + (off)))
+
+/* descriptor.c: parses a contract descriptor's JSON (either shape) into *out (offsets only; loaded/verified stay 0)
+ * and gives the index of the ThreadStore pointer global; fr_layout_fingerprint writes the values it read. */
+int fr_descriptor_parse(const char* json, fr_layout* out, long* threadstore_index, char* err, size_t errlen);
+int fr_layout_fingerprint(const fr_layout* layout, char* out, size_t n);
 
 /* Reads runtime memory without faulting (process_vm_readv). Returns 1 on success. */
 int fr_safe_read(void* dst, uintptr_t src, size_t n);
@@ -146,6 +162,7 @@ struct fr_hub {
     int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
     uint32_t registering_lane;
     uint64_t switches;
+    fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
     int thread_started;

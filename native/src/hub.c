@@ -35,7 +35,7 @@ static list_kind K[FR_LISTS];
 static void init_kinds(void) {
     K[FR_LIST_FRAMES] = (list_kind){ offsetof(fr_ctx, frame), offsetof(fr_ctx, frame_tail), fr_rt.frame_next };
     K[FR_LIST_EXINFOS] = (list_kind){ offsetof(fr_ctx, exinfo), offsetof(fr_ctx, exinfo_tail), fr_rt.exinfo_prev };
-    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), 0 /* GCFrame::m_Next */ };
+    K[FR_LIST_GCFRAMES] = (list_kind){ offsetof(fr_ctx, gcframe), offsetof(fr_ctx, gcframe_tail), fr_rt.gcframe_next };
 }
 
 /* Last node of a list that ends at `end`. Bounded by this one context's own depth. */
@@ -203,6 +203,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     void* discard;
     void** save = &c->sp;
 
+    /* a return-address hijack must not outlive our stay on this stack (hijack.c) */
+    if (__builtin_expect(fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED), 0)) fr_hijack_found(h, from);
+
     if (exiting) {
         /* Its last P/Invoke frame is dropped with it; nothing of it stays reachable. */
         h->zombie = from;
@@ -215,7 +218,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         c->exinfo = TH_EXINFO(th);
         c->exinfo_tail = c->exinfo ? tail_of(c->exinfo, fr_rt.exinfo_prev, NULL) : NULL;
         c->gcframe = TH_GCFRAME(th);
-        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, 0, h->base_gcframe) : NULL;
+        c->gcframe_tail = c->gcframe != h->base_gcframe ? tail_of(c->gcframe, fr_rt.gcframe_next, h->base_gcframe) : NULL;
         c->state = FR_CTX_SUSPENDED;
         if (c->exinfo) h->in_handler++;
     }
@@ -234,6 +237,9 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
         TH_EXINFO(th) = NULL;
         TH_GCFRAME(th) = h->base_gcframe;
     }
+    /* the incoming context's stack limit for RuntimeHelpers.EnsureSufficientExecutionStack (stackguard.c) */
+    *(uintptr_t*)(th + fr_sl.sufficient) = target == h->root ? h->guard.root_limit
+        : (uintptr_t)h->base + (size_t)target * h->cfg.stack_size + h->guard.slot_delta;
     t->state = FR_CTX_RUNNING;
     h->current = target;
     h->switches++;
@@ -243,20 +249,15 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
 }
 
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
-    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list).
-     * Misuse check: another *active* InlinedCallFrame further down means managed code called native code
-     * that called back into managed code that is now switching. Suspending native frames of unknown code
-     * (locks held, thread-affine state, a caller expecting a prompt return) is refused; only this thread
-     * writes its own Frame list, so reading it here is safe.
-     * Not while an exception is being dispatched on this context (ExceptionTracker set): the runtime's
-     * managed dispatcher calls filter funclets through a P/Invoke of its own, so an active outer
-     * InlinedCallFrame is normal there, and switching inside a filter is supported (the GC stress suite
-     * does it). A native callback inside a catch/finally/filter is therefore not detected. */
-    if (TH_EXINFO(h->thread) == NULL) {
-        for (char* n = FR_AT(TH_FRAME(h->thread), fr_rt.frame_next); n != FR_FRAME_TOP; n = FR_AT(n, fr_rt.frame_next)) {
-            if (*(uintptr_t*)n == fr_rt.icf_identifier && FR_AT(n, fr_rt.icf_caller_ra) != NULL) return FR_E_STATE;
-        }
-    }
+    /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
+     * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
+     * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
+     * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
+     * writes its own Frame list, so reading it here is safe. */
+    int callback = fr_native_callback_active(h->thread);
+    if (callback == FR_CALLBACK) return FR_E_STATE;
+    if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
+    exiting &= 1;
     /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
     if (h->want_lane) {
@@ -368,7 +369,19 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
         fr_set_err(err, errlen, "hub thread: unexpected GC mode or exception state on entry");
         return FR_E_RUNTIME;
     }
+    if (fr_rt.thread_stack_base >= 0) {
+        /* described from .NET 11 on: the runtime must have cached the whole reservation as this thread's stack, or its
+         * stack checks would fail on fiber slots */
+        char *base = FR_AT(t, fr_rt.thread_stack_base), *limit = FR_AT(t, fr_rt.thread_stack_limit);
+        if (base != h->base + h->total || limit < h->base || limit >= h->base + h->cfg.stack_size) {
+            fr_set_err(err, errlen, "hub thread: the runtime caches its stack as [%p, %p), not the hub's reservation [%p, %p)",
+                       (void*)limit, (void*)base, (void*)h->base, (void*)(h->base + h->total));
+            return FR_E_RUNTIME;
+        }
+    }
     h->thread = t;
+    int rc = fr_stackguard_attach(h, err, errlen);
+    if (rc != FR_OK) return rc;
     h->base_gcframe = TH_GCFRAME(t);
     h->current = h->root;
     h->ctx[h->root].state = FR_CTX_RUNNING;
@@ -376,6 +389,7 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
 }
 
 void fr_hub_detach(fr_hub* h) {
+    fr_stackguard_detach(h);
     for (uint32_t l = 0; l < h->nlanes; l++) {
         fr_lane* L = &h->lanes[l];
         if (!L->thread) continue;
@@ -515,4 +529,7 @@ void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->capacity = h->capacity;
     s->stack_size = h->cfg.stack_size;
     s->guard_markers = (uint32_t)h->guard_markers;
+    s->hijacks_seen = h->guard.hijacks_seen;
+    s->hijacks_in_outgoing = h->guard.hijacks_in_outgoing;
+    s->hijacks_undone = h->guard.hijacks_undone;
 }

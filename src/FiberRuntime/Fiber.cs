@@ -166,6 +166,7 @@ public partial class Fiber : Greenlet
         _status = error is null ? Status.Succeeded : Status.Failed;
         Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
         _done?.Set();
+        CancelFiberToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
@@ -229,6 +230,9 @@ public partial class Fiber : Greenlet
         if (block && !Join(timeout)) throw new FiberTimeoutException($"{this} was killed but did not finish within {timeout}.");
     }
 
+    /// <summary>The hub could not start this scheduled fiber (no free stack): it ends failed with <paramref name="reason"/>.</summary>
+    internal void FailToStart(Exception reason) => KillOnHub(reason);
+
     private void KillOnHub(Exception? exception)
     {
         if (IsReady || IsDead) return;
@@ -249,6 +253,7 @@ public partial class Fiber : Greenlet
             }
             return;
         }
+        CancelFiberToken();                     // before the kill is raised: what the fiber awaits stops with it
         Hub.InterruptSoon(this, exception ?? new GreenletExit());
     }
 

@@ -363,9 +363,12 @@ public sealed partial class Hub
         }
         catch (Exception e) when (e is not GreenletExit)
         {
+            // a scheduled fiber that could not get a stack (MaxFibers reached, memory): it fails with the reason, so its
+            // joiners wake and see it, instead of waiting for a fiber that will never run
+            if (g is Fiber f && f.IsNotStarted && !f.IsDead) f.FailToStart(e);
             // an exception raised in the loop: a raw greenlet whose parent is the loop died with it.
             // (GreenletExit is the hub shutting the loop down: it ends RunLoop.)
-            ReportLoopError(e);
+            else ReportLoopError(e);
         }
         finally
         {
@@ -427,8 +430,17 @@ public sealed partial class Hub
         }
     }
 
-    private static void ReportLoopError(Exception e) =>
-        Console.Error.WriteLine($"FiberRuntime: an exception escaped into the hub loop and was ignored: {e}");
+    private static void ReportLoopError(Exception e)
+    {
+        try
+        {
+            Console.Error.WriteLine($"FiberRuntime: an exception escaped into the hub loop and was ignored: {e}");
+        }
+        catch (IOException)
+        {
+            // standard error cannot be opened (no descriptor free): the loop goes on without the report
+        }
+    }
 
     /// <summary>Nothing is ready, no timer is pending and nothing outside can wake the hub: every greenlet waits
     /// for another. gevent raises LoopExit in the main greenlet; so do we, naming what it waits for.</summary>

@@ -38,6 +38,7 @@ public sealed unsafe partial class Hub
     private object? _mainResult;
     private ExceptionDispatchInfo? _mainError;
     private string? _startError;
+    private ExceptionDispatchInfo? _hubThreadFailure;   // e.g. the reactor could not be created (descriptor limit)
     private ExecutionContext? _defaultExecutionContext;
 
     // The value or exception in flight between the greenlet switching away and the one resuming.
@@ -140,6 +141,7 @@ public sealed unsafe partial class Hub
             _self.Free();
         }
         if (_startError is not null) throw new PlatformNotSupportedException("FiberRuntime: " + _startError);
+        _hubThreadFailure?.Throw();
     }
 
     // ---- entry points called by libfiberrt -----------------------------------------------------------
@@ -154,7 +156,7 @@ public sealed unsafe partial class Hub
         }
         catch (Exception e)
         {
-            hub._startError ??= e.ToString();
+            hub._hubThreadFailure ??= ExceptionDispatchInfo.Capture(e);
         }
     }
 
@@ -397,7 +399,10 @@ public sealed unsafe partial class Hub
         }
         int fromSlot = _currentSlot;
         _currentSlot = to.Slot;
-        if (NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0) != NativeMethods.Ok)
+        int rc = NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
+            rc = NativeSwitch(_native, (uint)to.Slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
+        if (rc != NativeMethods.Ok)
         {
             _currentSlot = fromSlot;
             return false;

@@ -28,6 +28,14 @@ switch (args.FirstOrDefault())
         }
     case "gcpause":
         return GcPause.Run(args);
+    case "stack":
+        return StackScenarios.Run(args);
+    case "soak":
+        return SoakScenarios.Run(args);
+    case "fault":
+        return FaultScenarios.Run(args);
+    case "hijack":
+        return HijackScenarios.Run(args);
     case "events":
         return DiagnosticsScenarios.Events(args);
     case "threads":
@@ -36,6 +44,8 @@ switch (args.FirstOrDefault())
         return DiagnosticsScenarios.Profile(args);
     case "overflow":
         return Overflow.Run(args);
+    case "suite":
+        return StressSuite.Command(args);
 }
 
 try

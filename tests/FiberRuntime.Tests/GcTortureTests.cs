@@ -1,3 +1,4 @@
+using FiberRuntime.TestHost;
 using System.Diagnostics;
 using System.Text;
 using Xunit.Abstractions;
@@ -22,36 +23,10 @@ namespace FiberRuntime.Tests;
 [Collection(GcTortureCollection.Name)]
 public sealed class GcTortureTests(ITestOutputHelper output)
 {
-    private const string Stress = "stress --fibers 1000 --rounds 40 --gc-every 500";
-    private const string Exceptions = "exceptions --fibers 200 --rounds 30 --gc-every 100";
-    // 80 forced compacting GCs (stress) / 150 (exceptions) run; every switch's witness is moved by one
-    private const string StressMinimums = " --min-gcs 60 --min-compacting 60 --min-moved 20000";
-    private const string ExceptionMinimums = " --min-gcs 100 --min-compacting 100 --min-moved 7500";
-    // DOTNET_GCgen0size=0x10000 gave 85-98 gen0 GCs for this run, the default budget 3 (2-core machine, under load)
-    private const string Gen0Budget = "stress --fibers 1000 --rounds 40 --gc-every 0 --min-gen0 40 --min-gcs 30 --min-compacting 20 --min-moved 10000";
-    private const string Quiet = "quiet --fibers 1000 --rounds 20 --gc-every 500 --sweep";
-    private static readonly string[] ServerGc = ["DOTNET_gcServer=1", "DOTNET_GCHeapCount=2"];
-    private static readonly string[] TinyGen0 = ["DOTNET_GCgen0size=0x10000"];
-
-    /// <summary>The positive configurations; each is also a negative control with --unprotected.</summary>
-    private static readonly Dictionary<string, (string Arguments, string[] Environment)> Configurations = new()
-    {
-        ["workstation GC"] = (Stress + StressMinimums, []),
-        ["fibers switching to each other (ring)"] = (Stress + " --ring" + StressMinimums, []),
-        ["server GC, 2 heaps"] = (Stress + StressMinimums, ServerGc),
-        ["tiered compilation off"] = (Stress + StressMinimums, ["DOTNET_TieredCompilation=0"]),
-        ["tiny gen0 budget: GCs at natural allocation points"] = (Gen0Budget, TinyGen0),
-        // the hub waits for the collector when two periods ahead: ~60-120 external GCs
-        ["an external thread forcing compacting GCs while fibers run"] = ("stress --fibers 1000 --rounds 6 --gc-every 50 --gc-thread --min-external 30 --min-gcs 20 --min-compacting 20 --min-moved 3000", []),
-        ["non-concurrent workstation GC"] = (Stress + StressMinimums, ["DOTNET_gcConcurrent=0"]),
-        ["scheduled fibers yielding through the hub loop"] = (Stress + " --scheduled" + StressMinimums, []),
-        ["scheduled fibers switching inside handlers"] = (Exceptions + " --scheduled" + ExceptionMinimums, []),
-        ["switches inside catch, finally and filters"] = (Exceptions + ExceptionMinimums, []),
-        ["switches inside handlers, server GC"] = (Exceptions + ExceptionMinimums, ServerGc),
-        ["switches inside handlers, tiered compilation off"] = (Exceptions + ExceptionMinimums, ["DOTNET_TieredCompilation=0"]),
-        ["switches inside handlers, external GC thread"] = ("exceptions --fibers 200 --rounds 20 --gc-every 50 --gc-thread --min-external 40 --min-gcs 40 --min-compacting 40 --min-moved 5000", []),
-        ["objects only the suspended stacks hold, sweeping GCs"] = (Quiet + " --min-gcs 30", []),
-    };
+    /// <summary>The configurations (shared with the test host's <c>suite</c> command and so with .ci/runtime-matrix);
+    /// every positive configuration is also a negative control with --unprotected.</summary>
+    private static readonly Dictionary<string, StressConfiguration> Configurations =
+        StressSuite.Configurations.ToDictionary(c => c.Name);
 
     public static TheoryData<string> Names => new(Configurations.Keys);
 
@@ -59,8 +34,8 @@ public sealed class GcTortureTests(ITestOutputHelper output)
     [MemberData(nameof(Names))]
     public void Suspended_greenlets_survive_GCs(string name)
     {
-        (string arguments, string[] environment) = Configurations[name];
-        HostRun run = HostRun.Start(arguments, environment, TimeSpan.FromMinutes(4));
+        StressConfiguration c = Configurations[name];
+        HostRun run = HostRun.Start(c.Arguments, c.Environment, TimeSpan.FromMinutes(4));
         output.WriteLine($"{name}: exit {run.ExitCode}\n{run.Output}");
         Assert.False(run.TimedOut, "the stress run did not finish in time");
         Assert.Contains("VERDICT: PASS", run.Output);
@@ -71,9 +46,9 @@ public sealed class GcTortureTests(ITestOutputHelper output)
     [MemberData(nameof(Names))]
     public void The_same_run_without_protection_fails(string name)
     {
-        (string arguments, string[] environment) = Configurations[name];
+        StressConfiguration c = Configurations[name];
         TimeSpan limit = TimeSpan.FromMinutes(2);
-        HostRun run = HostRun.Start(arguments + " --unprotected", environment, limit);
+        HostRun run = HostRun.Start(c.Arguments + " --unprotected", c.Environment, limit);
         string how = NegativeOutcome.Classify(run, limit, out bool acceptable);
         output.WriteLine($"{name}: {how}\n{run.Output}");
         Assert.True(acceptable, $"{name} without protection: {how}");
@@ -83,7 +58,7 @@ public sealed class GcTortureTests(ITestOutputHelper output)
     public void Without_protection_objects_only_the_stacks_hold_are_freed_and_the_checksums_say_so()
     {
         // nothing moves under sweeping GCs, so nothing faults: only the checksum detector can catch this
-        HostRun run = HostRun.Start(Quiet + " --unprotected", [], TimeSpan.FromMinutes(2));
+        HostRun run = HostRun.Start(StressSuite.Quiet + " --unprotected", [], TimeSpan.FromMinutes(2));
         output.WriteLine(run.Output);
         Assert.False(run.TimedOut, "the quiet control hung");
         Assert.Contains("VERDICT: CORRUPTION", run.Output);
@@ -98,7 +73,7 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         // no GC at all while the fibers are parked
         { "GC forcing disabled", "stress --fibers 200 --rounds 5 --gc-every 0 --min-gcs 1", [], @"gcsParked=0<1" },
         // the same run as the positive gen0-budget one, without DOTNET_GCgen0size: the default budget gives a handful
-        { "gen0 budget setting absent", Gen0Budget, [], @"gen0=\d+<40" },
+        { "gen0 budget setting absent", StressSuite.Gen0Budget, [], @"gen0=\d+<40" },
         // the collector runs one GC at start, then waits for a million switches that never come
         { "external collector idle", "stress --fibers 200 --rounds 5 --gc-every 1000000 --gc-thread --min-gcs 0 --min-moved 0 --min-external 2", [], @"externalGCs=[01]<2" },
     };
@@ -152,37 +127,11 @@ public sealed class GcTortureTests(ITestOutputHelper output)
     }
 }
 
-/// <summary>How a negative control ended, and whether that is a failure of the right kind.</summary>
+/// <summary>How a negative control ended (the shared rule, <see cref="StressSuite.ClassifyControl"/>).</summary>
 internal static class NegativeOutcome
 {
-    // .NET's Process reports a child killed by signal N as exit code 128 + N
-    private const int Sigabrt = 128 + 6, Sigbus = 128 + 7, Sigsegv = 128 + 11;
-
-    public static string Classify(HostRun run, TimeSpan limit, out bool acceptable)
-    {
-        acceptable = false;
-        if (run.TimedOut) return $"hung: still running after {limit}, killed";
-        if (run.Output.Contains("VERDICT: PASS", StringComparison.Ordinal)) return $"passed (exit {run.ExitCode}): the protection was not needed";
-        if (run.Output.Contains("VERDICT: CORRUPTION", StringComparison.Ordinal))
-        {
-            acceptable = run.ExitCode == 3;
-            return $"checksums reported corruption (exit {run.ExitCode})";
-        }
-        if (run.ExitCode is Sigsegv or Sigbus)
-        {
-            acceptable = true;
-            return $"killed by {(run.ExitCode == Sigsegv ? "SIGSEGV" : "SIGBUS")}";
-        }
-        if (run.ExitCode == Sigabrt)
-        {
-            // the runtime aborts on a fatal error, or on a fault in managed code turned into an exception nobody catches
-            string[] fatal = ["Fatal error", "Internal CLR error", "System.NullReferenceException", "System.AccessViolationException", "System.ExecutionEngineException"];
-            string? seen = fatal.FirstOrDefault(f => run.Output.Contains(f, StringComparison.Ordinal));
-            acceptable = seen is not null;
-            return seen is not null ? $"SIGABRT after \"{seen}\"" : "SIGABRT without a fatal error or a fault in the output (an unrelated abort)";
-        }
-        return $"ended with exit {run.ExitCode}, neither a crash signal nor a corruption verdict";
-    }
+    public static string Classify(HostRun run, TimeSpan limit, out bool acceptable) =>
+        StressSuite.ClassifyControl(run.ExitCode, run.Output, run.TimedOut, limit, out acceptable);
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

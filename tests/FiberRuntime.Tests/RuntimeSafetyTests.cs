@@ -1,5 +1,3 @@
-using FiberRuntime.Interop;
-
 namespace FiberRuntime.Tests;
 
 /// <summary>Stack memory, guard pages and the runtime gate: the promises the native layer makes.</summary>
@@ -159,16 +157,5 @@ public sealed class RuntimeSafetyTests
         Assert.Contains("linux-x64", bad.Output);           // says what is supported
         Assert.Contains(Environment.Version.ToString(), bad.Output);
         Assert.DoesNotContain("result 42", bad.Output);
-    }
-
-    [Fact]
-    public void An_unverified_runtime_version_is_refused_naming_the_version_unless_explicitly_allowed()
-    {
-        string? why = RuntimeContract.CheckRuntimeVersion(new Version(10, 0, 99), null);
-        Assert.NotNull(why);
-        Assert.Contains("10.0.99", why);
-        Assert.Contains(RuntimeContract.AllowUnverifiedVariable, why);
-        Assert.Null(RuntimeContract.CheckRuntimeVersion(new Version(10, 0, 99), "1"));
-        Assert.Null(RuntimeContract.CheckRuntimeVersion(RuntimeContract.VerifiedRuntimeVersions[0], null));
     }
 }

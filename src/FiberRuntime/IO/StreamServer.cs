@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Net;
+using System.Net.Sockets;
 
 namespace FiberRuntime.IO;
 
@@ -69,18 +70,36 @@ public sealed class StreamServer : IDisposable
         _acceptLoop!.Join();
     }
 
+    /// <summary>Accepts that failed for lack of resources (descriptor limit, kernel memory) or because the peer gave up
+    /// first; the server kept serving (see <see cref="ServeForever"/>).</summary>
+    public long AcceptFailures { get; private set; }
+
     private void AcceptLoop()
     {
+        var backoff = TimeSpan.Zero;
         while (!_stopping)
         {
             FiberSocket connection;
             try
             {
                 connection = _listener!.Accept();
+                backoff = TimeSpan.Zero;
             }
             catch (ObjectDisposedException) when (_stopping)
             {
                 return;
+            }
+            catch (SocketException e) when (IsTransientAcceptError(e.SocketErrorCode) && !_stopping)
+            {
+                // EMFILE / ENFILE / ENOBUFS: the pending connection stays in the backlog; retry once descriptors may be
+                // free again, backing off (10 ms doubling to 250 ms) so a full descriptor table does not spin the hub.
+                AcceptFailures++;
+                if (e.SocketErrorCode != SocketError.ConnectionAborted)
+                {
+                    backoff = backoff == TimeSpan.Zero ? TimeSpan.FromMilliseconds(10) : TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, TimeSpan.FromMilliseconds(250).Ticks));
+                    Fiber.Sleep(backoff);
+                }
+                continue;
             }
             var remote = (IPEndPoint)connection.Socket.RemoteEndPoint!;
             _handlers.Spawn(() =>
@@ -89,6 +108,9 @@ public sealed class StreamServer : IDisposable
             });
         }
     }
+
+    private static bool IsTransientAcceptError(SocketError error) =>
+        error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable or SocketError.ConnectionAborted or SocketError.ConnectionReset;
 
     /// <summary>Stops accepting, waits up to <paramref name="timeout"/> (default 1 s) for the connections being
     /// handled to finish, then kills the rest and waits up to 5 s more for them (gevent's <c>stop</c>); it never

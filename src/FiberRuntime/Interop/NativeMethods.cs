@@ -10,8 +10,13 @@ internal static unsafe partial class NativeMethods
 
     internal const int ErrorBufferSize = 512;
 
+    internal const int FingerprintBufferSize = 2048;
+
     /// <summary>fr_status codes.</summary>
-    internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6;
+    internal const int Ok = 0, EInval = -1, ENoMem = -2, EFull = -3, ERuntime = -4, EThread = -5, EState = -6, ECheck = -7;
+
+    /// <summary>fr_switch flag: no native callback is active (the caller checked after <see cref="ECheck"/>).</summary>
+    internal const int SwitchNoCallback = 2;
 
     [StructLayout(LayoutKind.Sequential)]
     internal struct HubConfig
@@ -40,18 +45,31 @@ internal static unsafe partial class NativeMethods
         public nuint StackSize;
         public uint Lanes;
         public uint GuardMarkers;
+        public ulong HijacksSeen;
+        public ulong HijacksInOutgoing;
+        public ulong HijacksUndone;
     }
 
     internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2, FlagProtectionGuards = 4;
 
     // ---- runtime contract ----
     [LibraryImport(Lib)] internal static partial int fr_contract_load(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial int fr_contract_fingerprint(byte* fingerprint, nuint length);
+    [LibraryImport(Lib)] internal static partial int fr_descriptor_fingerprint(byte* json, byte* fingerprint, nuint length, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial int fr_verify_begin(nint clrThread, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial int fr_verify_outside();
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_outside_coop();
     [LibraryImport(Lib)] internal static partial int fr_verify_in_catch(int depth);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_in_catch_coop(int depth, void* caughtRef);
     [LibraryImport(Lib)] internal static partial int fr_verify_end(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial int fr_stackguard_discover(nint clrThread, byte* err, nuint errlen);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_stackguard_force(int insufficient);
+    [LibraryImport(Lib)] internal static partial int fr_stackguard_confirm(int whileForced, int afterRestore, byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial long fr_context_stack_limit(nint hub, uint id);
+    [LibraryImport(Lib)] internal static partial nint fr_hijack_sampler_start(nint hub);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial ulong fr_hijack_sampler_events(nint sampler);
+    [LibraryImport(Lib)] internal static partial void fr_hijack_sampler_stop(nint sampler, ulong* samples, ulong* hijacked, ulong* inconsistent, ulong* events);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_hijack_test_plant(nint hub, void* slot, nint value);
 
     // ---- hubs ----
     [LibraryImport(Lib)] internal static partial int fr_hub_create(HubConfig* config, nint* hub, byte* err, nuint errlen);

@@ -4,19 +4,13 @@ using System.Runtime.InteropServices;
 namespace FiberRuntime.Interop;
 
 /// <summary>
-/// Decides, once per process, whether this runtime may host fibers: the platform, the runtime version
-/// (gated on the versions the GC stress suite has passed on), the native asset, the runtime's contract
-/// descriptor, and a live verification of the Thread layout (see native/src/contract.c). Every refusal is a
-/// <see cref="PlatformNotSupportedException"/> that names what was found and what is supported.
+/// Decides, once per process, whether this runtime may host fibers: the platform, the native asset, the runtime's
+/// contract descriptor and its layout fingerprint (<see cref="RuntimePolicy"/>), and a live verification of the Thread
+/// layout (see native/src/contract.c). Every refusal is a <see cref="PlatformNotSupportedException"/> that names what
+/// was found and what is supported.
 /// </summary>
 internal static unsafe class RuntimeContract
 {
-    /// <summary>Runtime versions on which the GC stress suite (and its negative control) passed.</summary>
-    internal static readonly Version[] VerifiedRuntimeVersions = [new(10, 0, 12)];
-
-    /// <summary>Set to <c>1</c> to run on a runtime version not in <see cref="VerifiedRuntimeVersions"/>. The
-    /// start-up layout checks still run and still refuse a runtime whose layout does not verify.</summary>
-    internal const string AllowUnverifiedVariable = "FIBERRUNTIME_ALLOW_UNVERIFIED_RUNTIME";
 
     private static readonly Lock s_lock = new();
     private static volatile bool s_verified;
@@ -50,8 +44,7 @@ internal static unsafe class RuntimeContract
     /// FiberRtNativeRid in FiberRuntime.csproj).</summary>
     internal static readonly string[] SupportedPlatforms = ["linux-x64"];
 
-    private static string Supported =>
-        $"FiberRuntime supports {string.Join(", ", SupportedPlatforms)} on .NET runtime {string.Join(", ", VerifiedRuntimeVersions.Select(v => v.ToString()))}";
+    private static string Supported => RuntimePolicy.Supported(SupportedPlatforms);
 
     /// <summary>Throws <see cref="PlatformNotSupportedException"/> when this operating system and process architecture
     /// have no native library. Cheap (no native call, no lock): for entry points that reach native code without a hub.</summary>
@@ -99,8 +92,6 @@ internal static unsafe class RuntimeContract
         EnsurePlatformSupported();          // first: elsewhere the native library is not there to load
         if (!RuntimeInformation.FrameworkDescription.StartsWith(".NET ", StringComparison.Ordinal) || RuntimeFeature.IsDynamicCodeSupported == false)
             throw Refuse("FiberRuntime needs the CoreCLR runtime (not Mono or NativeAOT)");
-        if (CheckRuntimeVersion(Environment.Version, Environment.GetEnvironmentVariable(AllowUnverifiedVariable)) is { } versionProblem)
-            throw Refuse(versionProblem);
         if (IsSet("DOTNET_gcConservative") || IsSet("COMPlus_gcConservative"))
             throw Refuse("Conservative GC (DOTNET_gcConservative) scans thread stacks by address range and cannot see fiber stacks");
 
@@ -126,6 +117,10 @@ internal static unsafe class RuntimeContract
         {
             throw Refuse($"The native library libfiberrt for {RuntimeInformation.RuntimeIdentifier} could not be loaded ({e.Message})");
         }
+        string platform = $"linux-{RuntimeInformation.ProcessArchitecture.ToString().ToLowerInvariant()}";
+        if (RuntimePolicy.Check(platform, Environment.Version, LoadedFingerprint(),
+                RuntimePolicy.StrictRequested, RuntimePolicy.AllowUnverifiedRequested) is { } policyProblem)
+            throw Refuse(policyProblem);
 
         // The layout check runs on a fresh thread: the caller may itself be inside a handler, which
         // would make "outside any handler" samples wrong.
@@ -136,11 +131,31 @@ internal static unsafe class RuntimeContract
         if (failure is not null) throw Refuse(failure);
     }
 
-    /// <summary>The version gate: null when <paramref name="version"/> may run, else why not.</summary>
-    internal static string? CheckRuntimeVersion(Version version, string? allowUnverified) =>
-        VerifiedRuntimeVersions.Contains(version) || allowUnverified == "1"
-            ? null
-            : $"FiberRuntime has not been verified on .NET runtime {version} (set {AllowUnverifiedVariable}=1 to run its start-up layout checks on it anyway)";
+    /// <summary>The layout fingerprint of this runtime's contract descriptor (after <c>fr_contract_load</c>).</summary>
+    internal static string LoadedFingerprint()
+    {
+        byte* fingerprint = stackalloc byte[NativeMethods.FingerprintBufferSize];
+        if (NativeMethods.fr_contract_fingerprint(fingerprint, NativeMethods.FingerprintBufferSize) != NativeMethods.Ok)
+            throw new InvalidOperationException("the runtime contract descriptor is not loaded");
+        return NativeMethods.ErrorText(fingerprint);
+    }
+
+    /// <summary>The layout fingerprint of a contract descriptor's JSON text, read by the same native parser as the
+    /// running runtime's (either descriptor shape); a descriptor it refuses throws <see cref="PlatformNotSupportedException"/>
+    /// with the reason. For tests and tools: nothing here touches the running runtime.</summary>
+    internal static string DescriptorFingerprint(string json)
+    {
+        byte[] text = new byte[System.Text.Encoding.UTF8.GetByteCount(json) + 1];
+        System.Text.Encoding.UTF8.GetBytes(json, text);
+        byte* fingerprint = stackalloc byte[NativeMethods.FingerprintBufferSize];
+        byte* err = stackalloc byte[NativeMethods.ErrorBufferSize];
+        fixed (byte* j = text)
+        {
+            if (NativeMethods.fr_descriptor_fingerprint(j, fingerprint, NativeMethods.FingerprintBufferSize, err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+                throw new PlatformNotSupportedException(NativeMethods.ErrorText(err));
+        }
+        return NativeMethods.ErrorText(fingerprint);
+    }
 
     private static bool IsSet(string name) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } s && s != "0";
 
@@ -150,7 +165,31 @@ internal static unsafe class RuntimeContract
         if (NativeMethods.fr_verify_begin(ThreadFields.NativeThread(Thread.CurrentThread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
             return NativeMethods.ErrorText(err);
         for (int i = 0; i < 4; i++) Sample(i);
-        return NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok ? null : NativeMethods.ErrorText(err);
+        if (NativeMethods.fr_verify_end(err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok) return NativeMethods.ErrorText(err);
+        return VerifyStackLimitOnThisThread(err);
+    }
+
+    /// <summary>Finds the Thread field behind <see cref="RuntimeHelpers.TryEnsureSufficientExecutionStack"/> (not in the
+    /// .NET 10 descriptor; see native/src/stackguard.c) and confirms it by behaviour: with the candidate forced above
+    /// every stack address the API must answer false, and true again once it is restored.</summary>
+    private static string? VerifyStackLimitOnThisThread(byte* err)
+    {
+        if (NativeMethods.fr_stackguard_discover(ThreadFields.NativeThread(Thread.CurrentThread), err, NativeMethods.ErrorBufferSize) != NativeMethods.Ok)
+            return NativeMethods.ErrorText(err);
+        bool whileForced, afterRestore;
+        NativeMethods.fr_stackguard_force(1);
+        try
+        {
+            whileForced = RuntimeHelpers.TryEnsureSufficientExecutionStack();
+        }
+        finally
+        {
+            NativeMethods.fr_stackguard_force(0);
+        }
+        afterRestore = RuntimeHelpers.TryEnsureSufficientExecutionStack();
+        return NativeMethods.fr_stackguard_confirm(whileForced ? 1 : 0, afterRestore ? 1 : 0, err, NativeMethods.ErrorBufferSize) == NativeMethods.Ok
+            ? null
+            : NativeMethods.ErrorText(err);
     }
 
     private sealed class ProbeException(string message) : Exception(message);

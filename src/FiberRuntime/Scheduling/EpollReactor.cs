@@ -10,7 +10,10 @@ namespace FiberRuntime.Scheduling;
 /// <remarks>
 /// Readiness is level-triggered and armed one-shot per wait (<c>EPOLLONESHOT</c>): a wait on a descriptor that is
 /// already readable returns at once, and any descriptor works, not only ones drained to <c>EAGAIN</c>. Each wait
-/// costs one <c>epoll_ctl</c>. One reader and one writer may wait on a descriptor at a time.
+/// costs one <c>epoll_ctl</c>: a descriptor stays registered (disabled, once its one-shot fired) between waits, so a
+/// connection's next receive re-arms it with one <c>EPOLL_CTL_MOD</c> instead of an ADD and a DEL, and allocates
+/// nothing; <see cref="Cancel"/> (the descriptor is about to close) removes it. One reader and one writer may wait on
+/// a descriptor at a time.
 /// </remarks>
 internal sealed unsafe partial class EpollReactor : IReactor
 {
@@ -27,21 +30,28 @@ internal sealed unsafe partial class EpollReactor : IReactor
         public int ReaderToken, WriterToken;
         public bool ReaderWoken, WriterWoken;   // fired and not yet disarmed: not re-armed meanwhile
         public bool Registered;
+        public bool Detached;                   // cancelled (its descriptor is closing): no longer in epoll or the table
     }
 
     public EpollReactor()
     {
         _epoll = epoll_create1(EPOLL_CLOEXEC);
-        if (_epoll < 0) throw new InvalidOperationException($"epoll_create1 failed (errno {Marshal.GetLastPInvokeError()})");
+        if (_epoll < 0) throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: epoll_create1", Marshal.GetLastPInvokeError()));
         _wakeFd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (_wakeFd < 0)
         {
+            int errno = Marshal.GetLastPInvokeError();
             close(_epoll);
-            throw new InvalidOperationException($"eventfd failed (errno {Marshal.GetLastPInvokeError()})");
+            throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: eventfd", errno));
         }
         var ev = new EpollEvent { Events = EPOLLIN, Data = WakeData };
         if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, &ev) != 0)
-            throw new InvalidOperationException($"epoll_ctl failed (errno {Marshal.GetLastPInvokeError()})");
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            close(_wakeFd);
+            close(_epoll);
+            throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: epoll_ctl", errno));
+        }
     }
 
     private const ulong WakeData = ulong.MaxValue;
@@ -91,8 +101,8 @@ internal sealed unsafe partial class EpollReactor : IReactor
         if (write ? !ReferenceEquals(w.Writer, g) : !ReferenceEquals(w.Reader, g)) return;
         if (write) w.Writer = null; else w.Reader = null;
         IoWaiters--;
-        if (w.Reader is null && w.Writer is null) Forget(w);
-        else Rearm(w);
+        // both directions idle: the registration stays (one-shot, so at most one stray event) for the next wait
+        if ((w.Reader is not null || w.Writer is not null) && !w.Detached) Rearm(w);
     }
 
     /// <summary>Hub thread: wakes every fiber waiting on <paramref name="fd"/> with <paramref name="error"/> (the
@@ -102,6 +112,10 @@ internal sealed unsafe partial class EpollReactor : IReactor
         if (!_watchers.TryGetValue(fd, out FdWatcher? w)) return;
         if (w.Reader is { } r) hub.Wake(r, w.ReaderToken, null, error);
         if (w.Writer is { } wr) hub.Wake(wr, w.WriterToken, null, error);
+        // forget it while the descriptor is still open (its number may be reused as soon as it closes); waiters just
+        // woken disarm the detached watcher without touching epoll
+        Forget(w);
+        w.Detached = true;
     }
 
     private void Rearm(FdWatcher w)
@@ -112,6 +126,8 @@ internal sealed unsafe partial class EpollReactor : IReactor
         int rc = epoll_ctl(_epoll, w.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w.Fd, &ev);
         if (rc != 0 && !w.Registered && Marshal.GetLastPInvokeError() == EEXIST)
             rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, w.Fd, &ev);     // registered by an earlier watcher of a reused fd
+        else if (rc != 0 && w.Registered && Marshal.GetLastPInvokeError() == ENOENT)
+            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, w.Fd, &ev);     // closed without Cancel (the kernel dropped it), then reused
         if (rc != 0)
             throw new IOException($"Cannot wait on descriptor {w.Fd}: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()}).");
         w.Registered = true;
@@ -202,7 +218,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
     }
 
     private const int EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
-    private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17;
+    private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17, ENOENT = 2;
     private const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLONESHOT = 1u << 30;
 
     [LibraryImport("libc", SetLastError = true)] private static partial int epoll_create1(int flags);

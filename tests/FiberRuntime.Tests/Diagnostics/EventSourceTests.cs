@@ -5,7 +5,11 @@ using FiberRuntime.Diagnostics;
 namespace FiberRuntime.Tests.Diagnostics;
 
 /// <summary>The <c>FiberRuntime</c> event source seen by an in-process <see cref="EventListener"/>. A listener only
-/// receives what it enabled itself, and every test keeps only its own hub's events, so tests may run in parallel.</summary>
+/// receives what it enabled itself, and every test keeps only its own hub's events, so these tests may run in
+/// parallel with each other; but they run apart from the rest of the suite, because an enabled source makes every hub
+/// in the process write events, and that allocates on the hub threads of tests that count allocated bytes
+/// (e.g. SyncStressTests.WaitingAndWaking_AllocateNothing saw 5 MB).</summary>
+[Collection(EventListenerCollection.Name)]
 public sealed class EventSourceTests
 {
     private sealed class Listener(EventLevel level, EventKeywords keywords) : EventListener
@@ -166,4 +170,10 @@ public sealed class EventSourceTests
     private static void Ignore(BlockingReport r)
     {
     }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class EventListenerCollection
+{
+    public const string Name = "In-process event listeners (run apart: an enabled source makes every hub write events)";
 }

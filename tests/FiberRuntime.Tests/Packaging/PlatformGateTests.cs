@@ -28,7 +28,7 @@ public sealed class PlatformGateTests
         Assert.StartsWith($"FiberRuntime has no native library for {platform} ", why);
         Assert.Contains(description, why);
         Assert.Contains(process.ToString(), why);
-        Assert.Contains("FiberRuntime supports linux-x64 on .NET runtime 10.0.12", why);
+        Assert.Contains("FiberRuntime supports linux-x64 on .NET runtimes whose layout it has verified", why);
         if (process != osArchitecture) Assert.Contains($"{process} process on {osArchitecture}", why);
     }
 
