@@ -178,10 +178,11 @@ internal static class CompareCommand
         - switch ping-pong: fiber = two greenlets Switch()ing to each other; Task = two async methods handing off
           through a reusable IValueTaskSource whose continuation runs inline (no allocation, no pool hop: the cheapest
           Task hand-off); thread = two threads, AutoResetEvent each way.
-        - deep stack: the switch ping-pong with the suspended side {DeepStackWorkloads.Depth} calls deep, per round trip (suspend + resume,
-          two hand-offs): fiber = {DeepStackWorkloads.Depth} plain non-inlined calls, then Switch(); Task = {DeepStackWorkloads.Depth} nested async Task methods each
-          awaiting the next, the innermost awaiting the same inline IValueTaskSource (every level allocates and runs a
-          continuation); thread = {DeepStackWorkloads.Depth} calls, then AutoResetEvent.WaitOne().
+        - deep stack: the switch ping-pong with the suspended side {DeepStackWorkloads.Depth} calls deep, per round trip
+          (suspend + resume, two hand-offs): fiber = {DeepStackWorkloads.Depth} plain non-inlined calls, then Switch();
+          Task = {DeepStackWorkloads.Depth} nested async Task methods each awaiting the next, the innermost awaiting the
+          same inline IValueTaskSource (every level allocates and runs a continuation); thread = {DeepStackWorkloads.Depth}
+          calls, then AutoResetEvent.WaitOne().
         - semaphore ping-pong: fiber = two fibers, FiberSemaphore Release/Acquire (through the hub's run queue);
           Task = two async methods, SemaphoreSlim.WaitAsync; thread = two threads, SemaphoreSlim.Wait.
         - yield round trip: one unit gives up its turn and is resumed with nothing else to run: Fiber.Yield()
@@ -197,8 +198,8 @@ internal static class CompareCommand
           one ManualResetEventSlim. Memory: RSS growth after a full GC ÷ units (hub / runtime set-up included).
           Create: spawn until every unit waits, less the GC pauses that fell into it. GC pauses: median of the
           runtime's pause for gen0 GCs induced by allocating, and of GC.Collect(2, Forced, blocking) — while all units
-          wait. Every unit is then woken and checked. Thread GC ratios are n/a when the thread count differs (a GC walks every thread's stack); the
-          per-unit rows divide each pause by its model's unit count (the process's fixed GC cost, ~1 ms, included),
-          so there fibers and threads compare per parked unit.
+          wait. Every unit is then woken and checked. Thread GC ratios are n/a when the thread count differs (a GC
+          walks every thread's stack); the per-unit rows divide each pause by its model's unit count (the process's
+          fixed GC cost, ~1 ms, included), so there fibers and threads compare per parked unit.
         """;
 }
