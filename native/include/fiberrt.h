@@ -5,7 +5,7 @@
  * slots (each with a PROT_NONE guard page below it), the top part is the hub thread's own stack.
  * Managed code runs on every slot. A suspended fiber's explicit Frames (its InlinedCallFrame from the
  * switch P/Invoke), exception records (ExInfo) and GCFrames are linked, in stack-address order, onto
- * a parked "identity" thread, so the GC walks them as if they were one long stack (see DESIGN.md).
+ * a parked "identity" thread, so the GC walks them as if they were one long stack (README.md, "How it works").
  *
  * Contexts are named by a small integer: 0..capacity-1 are fiber slots, `capacity` is the hub's own
  * stack. The managed side owns scheduling; this library owns stacks, registers and
@@ -77,6 +77,10 @@ FR_API int fr_verify_outside_coop(void);
 FR_API int fr_verify_in_catch(int depth);
 FR_API int fr_verify_in_catch_coop(int depth, void** caught_object_ref);
 FR_API int fr_verify_end(char* err, size_t errlen);
+/* After a successful fr_verify_end: one line saying how the layout was established (the platform, where
+ * Thread::m_pGCFrame is, whether the GCFrame::Pop code-pattern cross-check agreed or was skipped, and how
+ * memory is probed). For the start-up diagnostic; empty before. */
+FR_API const char* fr_contract_note(void);
 
 /* ---- hubs ------------------------------------------------------------------------------------- */
 

@@ -10,6 +10,9 @@
 #include "fr_internal.h"
 #include <dlfcn.h>
 #include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <link.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -33,10 +36,60 @@ void fr_set_err(char* err, size_t errlen, const char* fmt, ...) {
 
 long fr_gettid(void) { return (long)syscall(SYS_gettid); }
 
-int fr_safe_read(void* dst, uintptr_t src, size_t n) {
+/* Reading memory that may not be mapped, without a fault: the kernel copies it for us and answers EFAULT.
+ * process_vm_readv does it in one call. Where it is missing (ENOSYS: qemu-user 7.2 does not emulate it, some
+ * seccomp profiles forbid it) the bytes take a detour through a pipe: write(2) from the address fails with
+ * EFAULT when any of it is unmapped. The pipe is the process's, made once, and serialised by a mutex. */
+int fr_safe_read_vm(void* dst, uintptr_t src, size_t n) {
     struct iovec local = { dst, n }, remote = { (void*)src, n };
-    return process_vm_readv(getpid(), &local, 1, &remote, 1, 0) == (ssize_t)n;
+    ssize_t got = process_vm_readv(getpid(), &local, 1, &remote, 1, 0);
+    return got == (ssize_t)n ? 1 : got < 0 && errno == ENOSYS ? -1 : 0;
 }
+
+static pthread_mutex_t pipe_mu = PTHREAD_MUTEX_INITIALIZER;
+static int pipe_fd[2] = { -1, -1 };
+
+int fr_safe_read_pipe(void* dst, uintptr_t src, size_t n) {
+    int ok = 1;
+    pthread_mutex_lock(&pipe_mu);
+    if (pipe_fd[0] < 0 && pipe2(pipe_fd, O_CLOEXEC | O_NONBLOCK) != 0) { pipe_fd[0] = pipe_fd[1] = -1; ok = 0; }
+    /* chunks of at most PIPE_BUF: such a write is all or nothing, and the pipe is empty between calls */
+    for (size_t done = 0; ok && done < n;) {
+        size_t k = n - done < PIPE_BUF ? n - done : PIPE_BUF;
+        ssize_t w;
+        do w = write(pipe_fd[1], (const void*)(src + done), k); while (w < 0 && errno == EINTR);
+        if (w != (ssize_t)k) {                         /* EFAULT: not (all) readable */
+            char sink[PIPE_BUF];
+            if (w > 0 && read(pipe_fd[0], sink, (size_t)w) != w) { close(pipe_fd[0]); close(pipe_fd[1]); pipe_fd[0] = pipe_fd[1] = -1; }
+            ok = 0;
+            break;
+        }
+        ssize_t r;
+        do r = read(pipe_fd[0], (char*)dst + done, k); while (r < 0 && errno == EINTR);
+        if (r != (ssize_t)k) {                         /* cannot happen with the pipe to ourselves; never leave it dirty */
+            close(pipe_fd[0]); close(pipe_fd[1]);
+            pipe_fd[0] = pipe_fd[1] = -1;
+            ok = 0;
+        }
+        done += k;
+    }
+    pthread_mutex_unlock(&pipe_mu);
+    return ok;
+}
+
+/* Set once process_vm_readv has answered ENOSYS: from then on only the pipe. */
+static volatile int safe_read_by_pipe;
+
+int fr_safe_read(void* dst, uintptr_t src, size_t n) {
+    if (!safe_read_by_pipe) {
+        int r = fr_safe_read_vm(dst, src, n);
+        if (r >= 0) return r;
+        safe_read_by_pipe = 1;
+    }
+    return fr_safe_read_pipe(dst, src, n);
+}
+
+const char* fr_safe_read_method(void) { return safe_read_by_pipe ? "pipe (process_vm_readv is ENOSYS)" : "process_vm_readv"; }
 
 typedef struct descriptor {
     uint64_t magic;
@@ -301,8 +354,41 @@ __attribute__((noinline)) int fr_verify_in_catch_coop(int depth, void** caught_r
     return V.failures;
 }
 
-/* Second opinion from the code: GCFrame::Pop is `mov (%rdi),%rax; mov 8(%rdi),%rcx; mov %rax,D(%rcx);
- * movq $0,(%rdi)` — D is m_pGCFrame. Returns D, -1 when the pattern is absent, -2 when ambiguous. */
+/* Second opinion from the code: the one function of libcoreclr that is GCFrame::Pop,
+ *   m_pCurThread->m_pGCFrame = m_Next; m_Next = NULL;
+ * compiled, per architecture, to a fixed instruction sequence whose store displacement D is m_pGCFrame.
+ * pop_offset_at returns D when the code at b is that sequence, else -1. The scan keeps D when exactly one
+ * displacement is found (-1: the pattern is absent, -2: ambiguous); fr_verify_end compares it with what the
+ * sampling found and says in fr_contract_note which of the three it was. */
+#if defined(__x86_64__)
+/* mov (%rdi),%rax; mov 8(%rdi),%rcx; mov %rax,D(%rcx); movq $0,(%rdi) */
+#define POP_LEN 21
+#define POP_STEP 1
+static long pop_offset_at(const uint8_t* b) {
+    static const uint8_t head[] = { 0x48, 0x8b, 0x07, 0x48, 0x8b, 0x4f, 0x08, 0x48, 0x89, 0x81 };
+    static const uint8_t tail[] = { 0x48, 0xc7, 0x07, 0, 0, 0, 0 };
+    if (memcmp(b, head, sizeof head) != 0 || memcmp(b + 14, tail, sizeof tail) != 0) return -1;
+    int32_t d;
+    memcpy(&d, b + 10, 4);
+    return d;
+}
+#elif defined(__aarch64__)
+/* ldp xA, xB, [x0]; str xA, [xB, #D]; str xzr, [x0]; ret  (measured on 10.0.12: ldp x9, x8, [x0]; str x9, [x8, #728]) */
+#define POP_LEN 16
+#define POP_STEP 4
+static long pop_offset_at(const uint8_t* b) {
+    uint32_t w[4];
+    memcpy(w, b, sizeof w);
+    if ((w[0] & 0xFFFF83E0u) != 0xA9400000u) return -1;       /* LDP xA, xB, [x0] (64-bit, signed offset 0) */
+    uint32_t a = w[0] & 31, bb = (w[0] >> 10) & 31;
+    if (a == bb || a == 31 || bb == 31 || a == 0 || bb == 0) return -1;
+    if ((w[1] & 0xFFC00000u) != 0xF9000000u || (w[1] & 31) != a || ((w[1] >> 5) & 31) != bb) return -1;  /* STR xA, [xB, #imm12*8] */
+    if (w[2] != 0xF900001Fu) return -1;                       /* STR xzr, [x0] */
+    if (w[3] != 0xD65F03C0u) return -1;                       /* RET */
+    return (long)((w[1] >> 10) & 0xFFF) * 8;
+}
+#endif
+
 static long signature_offset = -1;
 static int phdr_scan(struct dl_phdr_info* info, size_t size, void* data) {
     (void)size; (void)data;
@@ -311,17 +397,19 @@ static int phdr_scan(struct dl_phdr_info* info, size_t size, void* data) {
         const ElfW(Phdr)* ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X)) continue;
         const uint8_t* b = (const uint8_t*)(info->dlpi_addr + ph->p_vaddr);
-        for (size_t k = 0; k + 24 < ph->p_memsz; k++) {
-            static const uint8_t head[] = { 0x48, 0x8b, 0x07, 0x48, 0x8b, 0x4f, 0x08, 0x48, 0x89, 0x81 };
-            if (memcmp(b + k, head, sizeof head) != 0) continue;
-            if (!(b[k + 14] == 0x48 && b[k + 15] == 0xc7 && b[k + 16] == 0x07 && !b[k + 17] && !b[k + 18] && !b[k + 19] && !b[k + 20])) continue;
-            int32_t d;
-            memcpy(&d, b + k + 10, 4);
+        for (size_t k = 0; k + POP_LEN <= ph->p_memsz; k += POP_STEP) {
+            long d = pop_offset_at(b + k);
+            if (d < 0) continue;
             if (signature_offset == -1) signature_offset = d; else if (signature_offset != d) signature_offset = -2;
         }
     }
     return 1;
 }
+
+static char contract_note[256];
+
+/* How m_pGCFrame was established, for the start-up diagnostic (empty before verification). */
+FR_API const char* fr_contract_note(void) { return contract_note; }
 
 int fr_verify_end(char* err, size_t errlen) {
     if (V.failures) { fr_set_err(err, errlen, "runtime layout check failed: %s (%d failures)", V.first_failure, V.failures); return FR_E_RUNTIME; }
@@ -352,6 +440,11 @@ int fr_verify_end(char* err, size_t errlen) {
         return FR_E_RUNTIME;
     }
     pthread_mutex_lock(&contract_mu);
+    snprintf(contract_note, sizeof contract_note, "linux-%s: Thread::m_pGCFrame at %#lx by sampling; GCFrame::Pop code-pattern cross-check %s; memory probe: %s",
+             FR_DESCRIPTOR_ARCH, found,
+             signature_offset >= 0 ? "agrees" : signature_offset == -1 ? "SKIPPED (no GCFrame::Pop pattern found in libcoreclr)"
+                                                                       : "SKIPPED (the GCFrame::Pop pattern is ambiguous in libcoreclr)",
+             fr_safe_read_method());
     fr_rt.thread_gcframe = found;
     fr_rt.thread_links_to_thread = V.links_to_thread;
     fr_rt.verified = 1;

@@ -16,14 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__)
-#define FR_DESCRIPTOR_ARCH "x64"
-#elif defined(__aarch64__)
-#define FR_DESCRIPTOR_ARCH "arm64"
-#else
-#error "FiberRuntime: no descriptor architecture name for this target"
-#endif
-
 /* ---- a minimal JSON walker (objects, arrays, strings, numbers, literals) over a NUL-terminated text ---- */
 static const char* ws(const char* p) { while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') p++; return p; }
 

@@ -10,6 +10,16 @@
 #include "fiberrt.h"
 #include "stackguard.h"
 
+/* The descriptor's "Architecture" global for the architecture this library is built for; the switch for it is
+ * native/src/switch_<arch>_<abi>_elf_gas.S. */
+#if defined(__x86_64__)
+#define FR_DESCRIPTOR_ARCH "x64"
+#elif defined(__aarch64__)
+#define FR_DESCRIPTOR_ARCH "arm64"
+#else
+#error "FiberRuntime: no context switch for this architecture (x86_64 and aarch64 only)"
+#endif
+
 /* The end of a Frame / GCFrame list in CoreCLR (FRAME_TOP). */
 #define FR_FRAME_TOP ((char*)(intptr_t)-1)
 
@@ -53,8 +63,14 @@ extern fr_layout fr_rt;
 int fr_descriptor_parse(const char* json, fr_layout* out, long* threadstore_index, char* err, size_t errlen);
 int fr_layout_fingerprint(const fr_layout* layout, char* out, size_t n);
 
-/* Reads runtime memory without faulting (process_vm_readv). Returns 1 on success. */
+/* Reads runtime memory without faulting. Returns 1 on success, 0 when [src, src+n) is not all readable.
+ * Uses process_vm_readv, or a pipe where that system call is missing (see contract.c). */
 int fr_safe_read(void* dst, uintptr_t src, size_t n);
+/* The two ways, for the tests: fr_safe_read_vm returns -1 when process_vm_readv is ENOSYS. */
+int fr_safe_read_vm(void* dst, uintptr_t src, size_t n);
+int fr_safe_read_pipe(void* dst, uintptr_t src, size_t n);
+/* How memory is probed ("process_vm_readv" or "pipe ..."): for the start-up diagnostic. */
+const char* fr_safe_read_method(void);
 /* Finds the CLR Thread whose OSId equals tid by walking the thread store (unsynchronised: used only as a
  * cross-check, with safe reads). Returns NULL when none or more than one match; *matches gets the count. */
 char* fr_find_thread_by_tid(long tid, int* matches);
@@ -177,9 +193,11 @@ void fr_arena_release(fr_hub* h);
 int32_t fr_arena_take(fr_hub* h);
 void fr_arena_give_back(fr_hub* h, uint32_t id);
 
-/* asm */
+/* asm: one file per ABI (switch_<arch>_<abi>_elf_gas.S), the only code that knows the saved-context layout */
 void fr_swap(void** save_sp, void* new_sp);
-void fr_trampoline(void);
+/* Builds a new context's first saved state below stack_top (16-byte aligned); fr_swap to the result enters
+ * fr_fiber_start(arg) on that stack. */
+void* fr_make_context(void* stack_top, void* arg);
 void fr_fiber_start(fr_hub* h);
 
 #endif

@@ -286,18 +286,9 @@ int32_t fr_context_new(fr_hub* h) {
     int32_t id = fr_arena_take(h);
     if (id < 0) return id;
     fr_ctx* c = &h->ctx[id];
-    /* The initial context fr_swap restores (layout in switch_x86_64_sysv_elf_gas.S). The slot top is
-     * page-aligned (stack_size is a multiple of the page size), so fr_trampoline starts 16-byte aligned. */
-    uint64_t* sp = (uint64_t*)(h->base + ((size_t)id + 1) * h->cfg.stack_size);
-    *--sp = (uint64_t)(uintptr_t)fr_trampoline; /* return address */
-    *--sp = 0;                                  /* rbp */
-    *--sp = 0;                                  /* rbx */
-    *--sp = (uint64_t)(uintptr_t)h;             /* r12: the hub, for fr_fiber_start */
-    *--sp = 0;                                  /* r13 */
-    *--sp = 0;                                  /* r14 */
-    *--sp = 0;                                  /* r15 */
-    *--sp = 0x037Full << 32 | 0x1F80u;          /* MXCSR default | x87 control word default */
-    c->sp = sp;
+    /* The slot top is page-aligned (stack_size is a multiple of the page size), which the ABIs' 16-byte stack
+     * alignment needs; the initial frame itself is the switch's business (fr_make_context, in the .S). */
+    c->sp = fr_make_context(h->base + ((size_t)id + 1) * h->cfg.stack_size, h);
     c->state = FR_CTX_NEW;
     c->frame = c->frame_tail = c->exinfo = c->exinfo_tail = c->gcframe_tail = NULL;
     c->gcframe = h->base_gcframe;
@@ -406,6 +397,8 @@ static int valid_config(const fr_hub_config* c, char* err, size_t errlen) {
         fr_set_err(err, errlen, "stack size %zu is not a multiple of the page size between %zu and %zu", c->stack_size, FR_MIN_STACK_SIZE, FR_MAX_STACK_SIZE);
         return 0;
     }
+    /* 64 KiB pages (some arm64 kernels) make a 64 KiB slot all guard page */
+    if (c->stack_size < 2 * pg) { fr_set_err(err, errlen, "stack size %zu leaves no room beside its guard page of %zu bytes", c->stack_size, pg); return 0; }
     if (c->hub_stack_size < ((size_t)256 << 10) || c->hub_stack_size % pg) { fr_set_err(err, errlen, "hub stack size %zu is below 256 KiB or not page-aligned", c->hub_stack_size); return 0; }
     if (!c->hub_entry || !c->identity_entry || !c->fiber_entry || !c->switch_callback) { fr_set_err(err, errlen, "missing entry point"); return 0; }
     return 1;

@@ -18,8 +18,9 @@
  *     +0x30  rbp
  *     +0x38  return address (rip)
  *
- *   A new context is this same layout written by fr_context_new (arena.c): the return address is
- *   fr_trampoline, r12 carries the fr_hub*, and MXCSR / x87 CW hold the ABI defaults.
+ *   A new context is this same layout, written by fr_make_context below: the return address is
+ *   fr_trampoline, r12 carries the argument for fr_fiber_start (the fr_hub*), and MXCSR / x87 CW hold
+ *   the ABI defaults. Everything that knows this layout lives in this file.
  *
  * Why no ucontext: swapcontext saves and restores the signal mask with a syscall on every switch.
  * Why the runtime does not mind: the switch runs inside a [SuppressGCTransition] call in cooperative
@@ -70,11 +71,9 @@ fr_swap:
 
 /*
  * First code of a new context. Entered by fr_swap's `ret` with rsp 16-byte aligned at the slot top and
- * r12 = fr_hub*. The call below leaves rsp = 8 mod 16 at fr_fiber_start's entry, as the ABI requires.
+ * r12 = the argument. The call below leaves rsp = 8 mod 16 at fr_fiber_start's entry, as the ABI requires.
  * rip is marked undefined so debuggers and unwinders stop here: there is no caller.
  */
-    .globl  fr_trampoline
-    .hidden fr_trampoline
     .type   fr_trampoline, @function
     .p2align 4
 fr_trampoline:
@@ -86,5 +85,31 @@ fr_trampoline:
     ud2
     .cfi_endproc
     .size   fr_trampoline, .-fr_trampoline
+
+/*
+ * void* fr_make_context(void* stack_top, void* arg)
+ *   Writes the initial saved context of a new context below stack_top (16-byte aligned) and returns the
+ *   stack pointer to give fr_swap. The first switch to it "returns" into fr_trampoline with r12 = arg.
+ */
+    .globl  fr_make_context
+    .hidden fr_make_context
+    .type   fr_make_context, @function
+    .p2align 4
+fr_make_context:
+    .cfi_startproc
+    leaq    -0x40(%rdi), %rax               /* 8 slots: control words, r15..rbp, return address */
+    leaq    fr_trampoline(%rip), %rdx
+    movq    %rdx, 0x38(%rax)                /* return address */
+    movq    $0, 0x30(%rax)                  /* rbp */
+    movq    $0, 0x28(%rax)                  /* rbx */
+    movq    %rsi, 0x20(%rax)                /* r12: the argument */
+    movq    $0, 0x18(%rax)                  /* r13 */
+    movq    $0, 0x10(%rax)                  /* r14 */
+    movq    $0, 0x08(%rax)                  /* r15 */
+    movl    $0x1F80, (%rax)                 /* MXCSR: all exceptions masked, round to nearest */
+    movl    $0x037F, 4(%rax)                /* x87 control word: extended precision, all masked */
+    ret
+    .cfi_endproc
+    .size   fr_make_context, .-fr_make_context
 
     .section .note.GNU-stack, "", @progbits

@@ -1,3 +1,5 @@
+using FiberRuntime.Scheduling;
+
 namespace FiberRuntime;
 
 // A fiber's links: callbacks run on the hub once it has finished (gevent's link / rawlink / unlink).

@@ -1,4 +1,5 @@
 using System.Runtime.ExceptionServices;
+using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
 

@@ -27,6 +27,7 @@ public partial class Fiber : Greenlet
     private Exception? _exception;
     private WaitQueue? _joiners;
     private ManualResetEventSlim? _done;
+    private readonly bool _isRoot;
 
     internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
     {
@@ -42,8 +43,6 @@ public partial class Fiber : Greenlet
         _status = Status.Running;
         _isRoot = true;
     }
-
-    private readonly bool _isRoot;
 
     internal override string Kind => _isRoot ? "main" : "fiber";
 
@@ -130,7 +129,7 @@ public partial class Fiber : Greenlet
 
     private void Schedule(TimeSpan? delay)
     {
-        ParentUnchecked ??= Hub.LoopGreenlet;
+        ParentUnchecked ??= Hub.Scheduler.LoopGreenlet;
         if (IsDead) return;                                  // killed before it was scheduled
         if (delay is { } d && d > TimeSpan.Zero) Hub.StartTimer(new StartTimer(this), d);
         else Hub.ScheduleStart(this);
@@ -236,11 +235,8 @@ public partial class Fiber : Greenlet
     private void KillOnHub(Exception? exception)
     {
         if (IsReady || IsDead) return;
-        if (IsNotStarted)
+        if (EndIfNotStarted(exception))
         {
-            MarkDeadUnstarted();
-            if (FiberRuntimeEventSource.LifecycleEnabled)
-                FiberRuntimeEventSource.Log.FiberExit(Hub.Id, Id, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
             if (exception is null or GreenletExit)
             {
                 WasKilled = true;
@@ -257,42 +253,7 @@ public partial class Fiber : Greenlet
         Hub.InterruptSoon(this, exception ?? new GreenletExit());
     }
 
-    // ---- module-level functions (gevent.sleep, joinall, killall, wait, iwait) ----------------------------
-
-    /// <summary>Suspends the calling fiber for <paramref name="delay"/> (gevent's <c>sleep</c>); <see cref="TimeSpan.Zero"/>
-    /// is <see cref="Yield"/>. On a thread that is not a hub it sleeps the thread.</summary>
-    public static void Sleep(TimeSpan delay)
-    {
-        Hub.ValidateTimeout(delay, nameof(delay));
-        if (Hub.Current is { } hub) hub.SleepFor(delay, "Fiber.Sleep");
-        else Thread.Sleep(delay);
-    }
-
-    /// <summary>Suspends the calling fiber for <paramref name="seconds"/> seconds (gevent's <c>sleep(seconds)</c>).</summary>
-    public static void Sleep(double seconds) => Sleep(TimeSpan.FromSeconds(seconds));
-
-    /// <summary>Lets every other ready fiber run, then continues (gevent's <c>sleep(0)</c>: to the back of the ready queue).</summary>
-    public static void Yield()
-    {
-        if (Hub.Current is { } hub) hub.SleepFor(TimeSpan.Zero, "Fiber.Yield");
-        else Thread.Yield();
-    }
-
-    /// <summary>Waits for every fiber to finish, or for <paramref name="timeout"/>; returns those that finished
-    /// (gevent's <c>joinall</c>).</summary>
-    public static IReadOnlyList<Fiber> JoinAll(IEnumerable<Fiber> fibers, TimeSpan? timeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(fibers);
-        Hub.ValidateTimeout(timeout);
-        Fiber[] all = fibers.ToArray();
-        long deadline = Hub.DeadlineAfter(timeout);
-        foreach (Fiber f in all)
-        {
-            if (f.IsReady) continue;
-            if (!f.Join(Hub.TimeLeft(deadline))) break;
-        }
-        return all.Where(f => f.IsReady).ToList();
-    }
+    // ---- gevent.killall (the other module-level functions are in Fiber.Module.cs) ---------------------
 
     /// <summary>Kills every fiber (gevent's <c>killall</c>); with <paramref name="block"/>, waits up to
     /// <paramref name="timeout"/> for them all to finish.</summary>
@@ -312,145 +273,5 @@ public partial class Fiber : Greenlet
         JoinAll(all, timeout);
         int alive = all.Distinct().Count(f => !f.IsReady);
         if (alive > 0) throw new FiberTimeoutException($"Fiber.KillAll: {alive} of the fibers killed did not finish within {timeout}.");
-    }
-
-    /// <summary>Waits until <paramref name="count"/> (default: all) of the fibers have finished or
-    /// <paramref name="timeout"/> passed, and returns the finished ones in completion order (gevent's <c>wait</c>).</summary>
-    public static IReadOnlyList<Fiber> Wait(IEnumerable<Fiber> fibers, TimeSpan? timeout = null, int? count = null)
-    {
-        ArgumentNullException.ThrowIfNull(fibers);
-        if (count is < 0) throw new ArgumentOutOfRangeException(nameof(count), count, "count must be non-negative.");
-        Fiber[] all = fibers.ToArray();
-        int want = Math.Min(count ?? all.Length, all.Length);
-        var done = new List<Fiber>(want);
-        if (want == 0) return done;
-        foreach (Fiber f in IWait(all, timeout))
-        {
-            done.Add(f);
-            if (done.Count >= want) break;
-        }
-        return done;
-    }
-
-    /// <summary>Yields the fibers as they finish, in completion order, until all have or <paramref name="timeout"/>
-    /// passed (gevent's <c>iwait</c>).</summary>
-    public static IEnumerable<Fiber> IWait(IEnumerable<Fiber> fibers, TimeSpan? timeout = null)
-    {
-        ArgumentNullException.ThrowIfNull(fibers);
-        Hub.ValidateTimeout(timeout);
-        return IWaitIterator(fibers.ToArray(), timeout);
-    }
-
-    private static IEnumerable<Fiber> IWaitIterator(Fiber[] all, TimeSpan? timeout)
-    {
-        if (all.Length == 0) yield break;
-        Hub hub = all[0].Hub;
-        if (!hub.IsCallerOnHub)
-        {
-            // another thread: completion order through a thread-safe queue fed by links
-            var finished = new System.Collections.Concurrent.BlockingCollection<Fiber>();
-            foreach (Fiber f in all) f.Link(finished.Add);
-            using var cts = timeout is { } t && t != System.Threading.Timeout.InfiniteTimeSpan ? new CancellationTokenSource(t) : new CancellationTokenSource();
-            for (int i = 0; i < all.Length; i++)
-            {
-                Fiber? next = null;
-                try
-                {
-                    next = finished.Take(cts.Token);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-                if (next is null) yield break;
-                yield return next;
-            }
-            yield break;
-        }
-        var order = new FiberQueueOfFinished(hub);
-        foreach (Fiber f in all) f.Link(order.Add);
-        long deadline = Hub.DeadlineAfter(timeout);
-        for (int i = 0; i < all.Length; i++)
-        {
-            Fiber? next = order.Take(deadline);
-            if (next is null) yield break;
-            yield return next;
-        }
-    }
-
-    /// <summary>Completion order for <see cref="IWait"/> on a hub.</summary>
-    private sealed class FiberQueueOfFinished(Hub hub)
-    {
-        private readonly Queue<Fiber> _finished = new();
-        private readonly WaitQueue _waiters = new();
-
-        public void Add(Fiber f)
-        {
-            _finished.Enqueue(f);
-            _waiters.WakeOne(hub);
-        }
-
-        public Fiber? Take(long deadline)
-        {
-            while (_finished.Count == 0)
-            {
-                TimeSpan? left = Hub.TimeLeft(deadline);
-                if (left == TimeSpan.Zero) return null;
-                if (ReferenceEquals(hub.WaitOn(_waiters, left, "Fiber.IWait"), WakeTimer.TimedOut) && _finished.Count == 0) return null;
-            }
-            return _finished.Dequeue();
-        }
-    }
-
-    /// <summary>Runs <paramref name="func"/> in the calling fiber with a time limit (gevent's <c>with_timeout</c>):
-    /// if it has not returned after <paramref name="timeout"/>, a <see cref="FiberTimeoutException"/> is raised at
-    /// its current blocking point.</summary>
-    public static T WithTimeout<T>(TimeSpan timeout, Func<T> func)
-    {
-        ArgumentNullException.ThrowIfNull(func);
-        using FiberTimeout t = FiberTimeout.Start(timeout);
-        try
-        {
-            return func();
-        }
-        catch (FiberTimeoutException e) when (e.Timeout == t)
-        {
-            throw new FiberTimeoutException($"The operation did not finish within {timeout}.", t);
-        }
-    }
-
-    /// <summary>Runs <paramref name="action"/> in the calling fiber with a time limit (see <see cref="WithTimeout{T}"/>).</summary>
-    public static void WithTimeout(TimeSpan timeout, Action action)
-    {
-        ArgumentNullException.ThrowIfNull(action);
-        WithTimeout<object?>(timeout, () => { action(); return null; });
-    }
-}
-
-/// <summary>A fiber that computes a value of type <typeparamref name="T"/> (<see cref="Fiber.Spawn{T}(Func{T})"/>).</summary>
-/// <typeparam name="T">The result type.</typeparam>
-public sealed class Fiber<T> : Fiber
-{
-    private readonly Func<T> _func;
-    private T? _result;
-
-    internal Fiber(Hub hub, Func<T> func) : base(hub, null)
-    {
-        _func = func;
-    }
-
-    private protected override void InvokeBody() => _result = _func();     // kept typed: no boxing
-
-    internal override Delegate? Body => _func;
-
-    /// <summary>The result once the fiber finished successfully; <c>default</c> before that or after a failure
-    /// (gevent's <c>value</c>).</summary>
-    public T? Value => IsSuccessful ? _result : default;
-
-    /// <summary>Waits for the fiber and returns its result, rethrowing the exception that ended it.</summary>
-    /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>
-    public new T Get(TimeSpan? timeout = null)
-    {
-        base.Get(timeout);
-        return _result!;
     }
 }

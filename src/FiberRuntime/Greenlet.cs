@@ -37,16 +37,9 @@ public class Greenlet
     internal ExecutionContext? SavedExecutionContext;
     internal SynchronizationContext? SavedSynchronizationContext;
 
-    // The hub's waiting protocol (Hub.Loop.cs): the current wait's token, whether its wake-up is queued, and what
-    // it waits for (for diagnostics and the would-block-forever message).
-    internal int WaitToken;
-    internal bool WakePending;
-    internal bool IsParked;
-    internal Exception? PendingInterrupt;  // a kill/timeout that arrived while a wake-up was on its way
-    internal string? WaitReason;        // valid while IsParked; kept afterwards (a reference store costs a barrier)
-    internal object? WaitSubject;       // what the wait is on, formatted only when a message needs it
-    private Scheduling.WaitNode? _waitNode;
-    private Scheduling.WakeTimer? _wakeTimer;
+    // The scheduler's waiting protocol (Scheduling/Scheduler.Waiting.cs): the current wait, whether its wake-up is
+    // queued, what it waits for, and the node, timer and watcher reused by every wait.
+    internal Scheduling.WaitState Waiting;
     private GreenletDiagnostics? _diagnostics;     // name, spawn site, suspended stack: only when used
 
     /// <summary>A number that identifies the greenlet in diagnostics (events, run-info dumps, messages): unique in
@@ -68,10 +61,6 @@ public class Greenlet
     internal GreenletDiagnostics Diag => _diagnostics ??= new GreenletDiagnostics();
 
     internal GreenletDiagnostics? DiagIfAny => _diagnostics;
-
-    internal Scheduling.WaitNode WaitNode => _waitNode ??= new Scheduling.WaitNode(this);
-
-    internal Scheduling.WakeTimer WakeTimer => _wakeTimer ??= new Scheduling.WakeTimer(this);
 
     /// <summary>Creates a greenlet that will run <paramref name="run"/>; its argument is the value of the first
     /// <see cref="Switch"/> to it and its return value goes to <paramref name="parent"/>.</summary>
@@ -144,6 +133,10 @@ public class Greenlet
 
     /// <summary>What sort of greenlet this is, for diagnostics: "greenlet", "fiber", "main" or "hub loop".</summary>
     internal virtual string Kind => "greenlet";
+
+    /// <summary>Whether <see cref="HubOptions.CaptureWaitStacks"/> records this greenlet's stack when it suspends (the
+    /// hub loop's is always the same).</summary>
+    internal virtual bool RecordsWaitStacks => true;
 
     /// <summary>The body delegate, for diagnostics (its method names the greenlet when it has no <see cref="Name"/>).</summary>
     internal virtual Delegate? Body => _body;
@@ -239,12 +232,8 @@ public class Greenlet
     {
         ArgumentNullException.ThrowIfNull(exception);
         Greenlet current = CheckTarget();
-        if (_state == State.NotStarted)
+        if (EndIfNotStarted(exception))
         {
-            _state = State.Dead;
-            if (FiberRuntimeEventSource.LifecycleEnabled)
-                FiberRuntimeEventSource.Log.FiberExit(_hub.Id, Id,
-                    exception is GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
             Greenlet to = LiveParent();
             return exception is GreenletExit
                 ? _hub.Deliver(current, to, exception, null)
@@ -290,8 +279,15 @@ public class Greenlet
         Slot = -1;
     }
 
-    /// <summary>Ends a greenlet that never started, without running it.</summary>
-    internal void MarkDeadUnstarted() => _state = State.Dead;
+    /// <summary>Kills a greenlet that has not started, without running it (<see cref="Throw"/>, <see cref="Fiber.Kill"/>):
+    /// true if it had not started and is now dead. <paramref name="exception"/> (null: a plain kill) decides the
+    /// outcome reported.</summary>
+    private protected bool EndIfNotStarted(Exception? exception)
+    {
+        if (_state != State.NotStarted) return false;
+        _hub.Retire(this, -1, exception is null or GreenletExit ? FiberOutcome.Killed : FiberOutcome.Exception);
+        return true;
+    }
 
     internal bool IsNotStarted => _state == State.NotStarted;
 

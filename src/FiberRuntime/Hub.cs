@@ -8,7 +8,7 @@ using FiberRuntime.Scheduling;
 namespace FiberRuntime;
 
 /// <summary>
-/// One OS thread that runs greenlets, with its stack arena and its identity thread (see DESIGN.md).
+/// One OS thread that runs greenlets, with its stack arena and its identity thread (README.md, "How it works").
 /// A greenlet belongs to the hub it was created on and never runs on another OS thread.
 /// </summary>
 /// <remarks>
@@ -26,8 +26,12 @@ namespace FiberRuntime;
 public sealed unsafe partial class Hub
 {
     [ThreadStatic] private static Hub? t_current;
+    private static int s_nextHubId;
+    private static readonly Lock s_defaultLock = new();
+    private static Hub? s_default;      // Hub.Default: where fibers spawned from ordinary threads run
 
     private readonly HubOptions _options;
+    private readonly Scheduler _scheduler;
     private readonly Func<object?> _main;
     private nint _native;
     private GCHandle _self;
@@ -50,14 +54,24 @@ public sealed unsafe partial class Hub
     private int _currentSlot;
     private int _rootSlot;
     private int _live;      // started, not yet dead greenlets (the root excluded), at most MaxFibers
-
-    internal Greenlet CurrentGreenlet => _bySlot[_currentSlot]!;
+    private bool _captureWaitStacks;
+    private volatile bool _stopping;     // main has returned: no more run-info requests
 
     private Hub(HubOptions options, Func<object?> main)
     {
         _options = options;
         _main = main;
+        _scheduler = new Scheduler(this);
     }
+
+    /// <summary>A number that identifies the hub in diagnostics (events, run-info dumps): unique in the process,
+    /// in creation order.</summary>
+    public int Id { get; } = Interlocked.Increment(ref s_nextHubId);
+
+    internal Greenlet CurrentGreenlet => _bySlot[_currentSlot]!;
+
+    /// <summary>This hub's scheduler: its loop, ready queue, timers, reactor and waiting protocol.</summary>
+    internal Scheduler Scheduler => _scheduler;
 
     /// <summary>The hub running on the calling thread, or <see langword="null"/> when this thread is not a hub.</summary>
     public static Hub? Current => t_current;
@@ -109,6 +123,7 @@ public sealed unsafe partial class Hub
             {
                 // one slot more than MaxFibers: a greenlet that ends into a parent that never ran must start that
                 // parent while still standing on its own stack, so it briefly needs a slot beyond its own
+                // (HubOptions.MaxFibersLimit keeps this within NativeMethods.MaxCapacity)
                 Capacity = (uint)_options.MaxFibers + 1,
                 Flags = (_options.UnsafeDisableGcProtection ? NativeMethods.FlagUnsafeNoGcRegistration : 0) |
                         (_options.SingleIdentityLane ? NativeMethods.FlagSingleLane : 0) |
@@ -210,14 +225,10 @@ public sealed unsafe partial class Hub
         _root = Greenlet.CreateRoot(this, _rootSlot);
         _bySlot[_rootSlot] = _root;
         _currentSlot = _rootSlot;
-        _reactor = new EpollReactor();
+        _captureWaitStacks = _options.CaptureWaitStacks;
+        _scheduler.Start(new EpollReactor(), monitored: _options.MaxBlockingTime is not null);
         t_current = this;
-        Register();
-        if (_options.MaxBlockingTime is not null)
-        {
-            _monitored = true;
-            Diagnostics.BlockingMonitor.Watch(this);
-        }
+        HubRegistry.Add(this);
         try
         {
             _mainResult = _main();
@@ -228,7 +239,6 @@ public sealed unsafe partial class Hub
         }
         finally
         {
-            if (_monitored) Diagnostics.BlockingMonitor.Unwatch(this);
             _stopping = true;
             try
             {
@@ -236,10 +246,10 @@ public sealed unsafe partial class Hub
             }
             finally
             {
-                Unregister();       // before the native hub goes: counters read it
+                HubRegistry.Remove(this);       // before the native hub goes: counters read it
             }
             NativeMethods.fr_hub_detach(native);
-            _reactor.Dispose();
+            _scheduler.Stop();
             t_current = null;
         }
     }
@@ -271,211 +281,51 @@ public sealed unsafe partial class Hub
         {
             if (_bySlot[i] is not { } g) continue;
             NativeMethods.fr_context_abandon(_native, (uint)i);
-            g.MarkDead();
-            if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, FiberOutcome.Killed);
-            _bySlot[i] = null;
+            Retire(g, i, FiberOutcome.Killed);
+        }
+    }
+
+    /// <summary>Ends <paramref name="g"/>'s life: the one place a greenlet dies (its run returned or threw, it was
+    /// killed before it started, or the hub abandoned it), so its slot, the live count and the FiberExit event
+    /// always agree. A greenlet that ends by its run returning calls this while still on its own stack: the slot
+    /// is given back once the final switch is off it (the spare slot covers the gap).</summary>
+    /// <param name="g">The greenlet.</param>
+    /// <param name="slot">Its slot as the native side named it (not read from the greenlet: the native id is what the
+    /// slot table is indexed by), or -1 when it never had one.</param>
+    /// <param name="outcome">How it ended, for the event.</param>
+    internal void Retire(Greenlet g, int slot, FiberOutcome outcome)
+    {
+        if (slot >= 0)
+        {
+            _bySlot[slot] = null;
             _live--;
         }
-    }
-
-    // ---- switching -----------------------------------------------------------------------------------
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal void CheckThread()
-    {
-        if (Environment.CurrentManagedThreadId != _threadId)
-            throw new InvalidOperationException(
-                $"This greenlet belongs to the hub on managed thread {_threadId}; it cannot be used from thread {Environment.CurrentManagedThreadId}. Greenlets never move between OS threads.");
-    }
-
-    /// <summary>Suspends <paramref name="from"/> (the running greenlet), runs <paramref name="to"/> with the value
-    /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
-    {
-        if (_captureWaitStacks && !ReferenceEquals(from, _loop)) CaptureSuspendedStack(from);
-        bool starting = to.Slot < 0;
-        if (starting) StartContext(to);
-        // both transfer fields are null at rest (TakeTransfer clears them): store only what is there, so the
-        // common switch (no value, no exception) stores no reference
-        if (value is not null) _transferValue = value;
-        if (error is not null) _transferError = error;
-        if (!SwitchContexts(from, to, exiting: false))
-        {
-            _transferValue = null;
-            _transferError = null;
-            if (starting) UnstartContext(to);
-            throw new InvalidOperationException(
-                "Cannot switch greenlets inside a callback from native code: the native frames below it would be suspended. Switch after the native call returns.");
-        }
-        return TakeTransfer();
-    }
-
-    /// <summary>Delivers a finished greenlet's result (or exception) to <paramref name="to"/>; when that is the
-    /// running greenlet itself, returns or throws here.</summary>
-    internal object? Deliver(Greenlet from, Greenlet to, object? value, Exception? error)
-    {
-        if (ReferenceEquals(from, to))
-        {
-            if (error is not null) ExceptionDispatchInfo.Throw(error);
-            return value;
-        }
-        return Transfer(from, to, value, error);
-    }
-
-    /// <summary>HubOptions.CaptureWaitStacks: the greenlet records its own stack just before it suspends (the only
-    /// moment its stack can be walked: another thread cannot walk a suspended fiber).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void CaptureSuspendedStack(Greenlet g) => g.Diag.SuspendedStack = new System.Diagnostics.StackTrace(2, fNeedFileInfo: false);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private object? TakeTransfer()
-    {
-        object? value = _transferValue;
-        if (value is not null) _transferValue = null;
-        if (_transferError is { } error)
-        {
-            _transferError = null;
-            ExceptionDispatchInfo.Throw(error);
-        }
-        return value;
-    }
-
-    private void StartContext(Greenlet g)
-    {
-        if (_live >= _options.MaxFibers) throw HubFull();
-        int id = NativeMethods.fr_context_new(_native);
-        if (id < 0)
-        {
-            throw id == NativeMethods.EFull
-                ? HubFull()
-                : new OutOfMemoryException(StackCommitFailed(_live));
-        }
-        g.Slot = id;
-        g.MarkStarted();
-        _bySlot[id] = g;
-        _live++;
-    }
-
-    /// <summary>The message for a failed stack commit. Without guard markers (kernels before 6.13) the usual cause
-    /// with many live fibers is the per-process limit of memory mappings: each live fiber costs two.</summary>
-    private string StackCommitFailed(int live)
-    {
-        if (GetStats().GuardMarkers != 0)
-            return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed): out of memory.";
-        string limit = "unknown";
-        try { limit = File.ReadAllText("/proc/sys/vm/max_map_count").Trim(); }
-        catch (IOException) { }
-        catch (UnauthorizedAccessException) { }
-        return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed). Without kernel " +
-               $"guard markers (Linux 6.13+) each live fiber uses two memory mappings; vm.max_map_count is {limit}. " +
-               "For N live fibers raise it above 2N + 65530 (sysctl -w vm.max_map_count=...), or the machine is out of memory.";
-    }
-
-    private InvalidOperationException HubFull() =>
-        new($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).");
-
-    private void UnstartContext(Greenlet g)
-    {
-        _live--;
-        _bySlot[g.Slot] = null;
-        NativeMethods.fr_context_abandon(_native, (uint)g.Slot);
-        g.MarkNotStarted();
-    }
-
-    /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
-    {
-        if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(from, to);
-        Thread thread = _thread!;
-        if (!exiting)
-        {
-            // stores only when changed: a reference store costs a GC write barrier
-            ExecutionContext? ec = ThreadFields.ExecutionContext(thread);
-            if (!ReferenceEquals(from.SavedExecutionContext, ec)) from.SavedExecutionContext = ec;
-            SynchronizationContext? sc = ThreadFields.SynchronizationContext(thread);
-            if (!ReferenceEquals(from.SavedSynchronizationContext, sc)) from.SavedSynchronizationContext = sc;
-        }
-        int fromSlot = _currentSlot;
-        _currentSlot = to.Slot;
-        int rc = NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
-        if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
-            rc = NativeSwitch(_native, (uint)to.Slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
-        if (rc != NativeMethods.Ok)
-        {
-            _currentSlot = fromSlot;
-            return false;
-        }
-        // resumed: `from` is running again
-        RestoreThreadState(from);
-        return true;
-    }
-
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void TraceSwitch(Greenlet from, Greenlet to) => FiberRuntimeEventSource.Log.FiberSwitch(Id, from.Id, to.Id);
-
-    /// <summary>Puts a resumed greenlet's per-greenlet state back on the thread. A changed execution context goes
-    /// through <see cref="ExecutionContext.Restore"/> so AsyncLocal change notifications fire (CultureInfo's
-    /// current cultures, for one, are thread-static caches kept in sync by such a notification); the common case,
-    /// an unchanged context, costs one compare.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private void RestoreThreadState(Greenlet g)
-    {
-        Thread thread = _thread!;
-        if (!ReferenceEquals(ThreadFields.ExecutionContext(thread), g.SavedExecutionContext))
-            ExecutionContext.Restore(g.SavedExecutionContext ?? _defaultExecutionContext!);
-        ref SynchronizationContext? sc = ref ThreadFields.SynchronizationContext(thread);
-        if (!ReferenceEquals(sc, g.SavedSynchronizationContext)) sc = g.SavedSynchronizationContext;
-    }
-
-    // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
-    // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
-
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private void RunContext(uint id)
-    {
-        Greenlet g = CurrentGreenlet;
-        RestoreThreadState(g);
-        object? result = null;
-        Exception? error = null;
-        try
-        {
-            object? argument = TakeTransfer();
-            g.MarkRan();
-            result = g.InvokeRun(argument);
-        }
-        catch (GreenletExit exit)
-        {
-            result = exit;          // ends the greenlet quietly: the parent gets it as a value
-        }
-        catch (Exception e)
-        {
-            error = e;              // raised in the parent
-        }
-        _bySlot[id] = null;
         g.MarkDead();
-        _live--;        // its slot is given back once we are off its stack; the spare slot covers the gap
-        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, g.OutcomeOf(result, error));
-        Greenlet to = g.LiveParent();
-        if (to.Slot < 0)
+        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, outcome);
+    }
+
+    // ---- for diagnostics (Diagnostics/: the registry, counters, run-info snapshots) --------------------------
+
+    /// <summary>The hubs that are running now (a snapshot), in start order.</summary>
+    public static IReadOnlyList<Hub> LiveHubs => HubRegistry.Live;
+
+    internal bool IsStopping => _stopping;
+
+    /// <summary>The greenlet slots (index = slot; the root's is the last). Hub thread.</summary>
+    internal ReadOnlySpan<Greenlet?> Slots => _bySlot;
+
+    /// <summary>Started, unfinished greenlets in fiber slots (the root excluded). Racy read.</summary>
+    internal int LiveRacy => _live;
+
+    /// <summary>The greenlet running on the hub thread now. Racy read from another thread (for "hub is busy" notes).</summary>
+    internal Greenlet? RunningGreenletRacy
+    {
+        get
         {
-            // a parent that never ran starts now, with the result as its argument
-            try
-            {
-                StartContext(to);
-            }
-            catch (Exception e)
-            {
-                (to, result, error) = (_root!, null, e);
-            }
+            Greenlet?[] slots = _bySlot;
+            int slot = Volatile.Read(ref _currentSlot);
+            return (uint)slot < (uint)slots.Length ? slots[slot] : null;
         }
-        _transferValue = result;
-        _transferError = error;
-        SwitchContexts(g, to, exiting: true);
-        Environment.FailFast("FiberRuntime: a finished greenlet was resumed, or its final switch was refused.");
     }
 
     internal NativeMethods.HubStats GetStats()

@@ -24,8 +24,10 @@ public sealed record HubOptions
     /// <summary>Largest allowed <see cref="StackSize"/>: 64 MiB.</summary>
     public const int MaxStackSize = 64 * 1024 * 1024;
 
-    /// <summary>Largest allowed <see cref="MaxFibers"/>.</summary>
-    public const int MaxFibersLimit = 1 << 24;
+    /// <summary>Largest allowed <see cref="MaxFibers"/>: 2^24 - 1.</summary>
+    /// <remarks>The native hub holds one stack slot more than <see cref="MaxFibers"/> (a greenlet that ends into a
+    /// parent that never ran starts it while still on its own stack), and at most 2^24 slots.</remarks>
+    public const int MaxFibersLimit = Interop.NativeMethods.MaxCapacity - 1;
 
     /// <summary>The default options.</summary>
     public static HubOptions Default { get; } = new();

@@ -18,7 +18,10 @@ switch (args.FirstOrDefault())
         // one greenlet round trip; used with a perturbed runtime layout to check start-up refusal
         try
         {
+            using var verification = new VerificationListener();
             Console.WriteLine("result " + Hub.Run(() => new Greenlet(x => (int)x! + 1).Switch(41)));
+            Console.WriteLine("runtime: " + FiberRuntime.Interop.RuntimeContract.Note);
+            Console.WriteLine("event RuntimeVerified: " + verification.Note);
             return 0;
         }
         catch (PlatformNotSupportedException e)

@@ -120,11 +120,21 @@ internal sealed partial class Torture
 
     private void Body(int id)
     {
-        switch (o.Scenario)
+        try
         {
-            case "stress": StressBody(id); break;
-            case "exceptions": ExceptionBody(id); break;
-            default: QuietBody(id); break;
+            switch (o.Scenario)
+            {
+                case "stress": StressBody(id); break;
+                case "exceptions": ExceptionBody(id); break;
+                default: QuietBody(id); break;
+            }
+        }
+        catch (Exception e) when (e is not GreenletExit)
+        {
+            // The bodies throw only what they catch themselves, so an exception escaping one is control flow gone
+            // astray: a stale reference read as the wrong type (InvalidCast, IndexOutOfRange, NullReference...). Report
+            // it as the corruption it is, instead of letting it abort the process as an unhandled exception of any type.
+            Fail($"fiber {id}: {e.GetType().FullName} escaped its body (the stress throws none): {e.Message}");
         }
     }
 

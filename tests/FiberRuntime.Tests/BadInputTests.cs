@@ -218,6 +218,27 @@ public class BadInputTests
         Assert.Equal(5, Hub.Run(() => { HubProbe.AssertHubWorks(); return 5; }));
     }
 
+    [Fact]
+    public void MaxFibersLimit_IsAccepted_AndOneMoreIsRefusedByValidation_WithTheHubStillRunning()
+    {
+        // the native hub holds MaxFibers + 1 slots, at most FR_MAX_CAPACITY: the top value must fit it exactly, and
+        // one above it must be refused by the options check (ParamName MaxFibers), not by the native hub
+        Assert.Equal(FiberRuntime.Interop.NativeMethods.MaxCapacity - 1, HubOptions.MaxFibersLimit);
+        int result = Hub.Run(() =>
+        {
+            HubProbe.AssertHubWorks();
+            bool ran = false;
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() =>
+                Hub.Run(() => { ran = true; }, new HubOptions { MaxFibers = HubOptions.MaxFibersLimit + 1, StackSize = HubOptions.MinStackSize }));
+            Assert.Equal(nameof(HubOptions.MaxFibers), e.ParamName);
+            Assert.False(ran);
+            HubProbe.AssertHubWorks();
+            Assert.Equal(3, Fiber.Spawn(() => 3).Get());
+            return 7;
+        }, new HubOptions { MaxFibers = HubOptions.MaxFibersLimit, StackSize = HubOptions.MinStackSize });
+        Assert.Equal(7, result);
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(64 * 1024)]

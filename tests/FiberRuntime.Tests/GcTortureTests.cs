@@ -95,6 +95,8 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         { 135, "", false, true },                                                          // SIGBUS
         { 134, "Fatal error. Internal CLR error. (0x80131506)", false, true },             // the runtime's abort
         { 134, "Unhandled exception. System.NullReferenceException: Object reference", false, true },
+        { 134, "MISMATCH: fiber 3: System.InvalidCastException escaped its body\nUnhandled exception. System.InvalidCastException", false, true },
+        { 134, "Unhandled exception. System.IndexOutOfRangeException: Index was outside", false, true },   // a moved slot table
         { 3, "VERDICT: CORRUPTION rounds=0/40000", false, true },
         { 134, "Unhandled exception. System.ArgumentException: a bug in the host", false, false },   // an unrelated abort
         { -1, "", true, false },                                                           // a hang

@@ -11,7 +11,7 @@ namespace FiberRuntime.Diagnostics;
 /// </summary>
 /// <remarks>
 /// Filtering is by level first: <c>Error</c> unhandled fiber exceptions, <c>Warning</c> blocking reports,
-/// <c>Informational</c> hub start/stop and fiber spawn/exit (and run-info dumps on request). These events have no
+/// <c>Informational</c> runtime verification (once), hub start/stop and fiber spawn/exit (and run-info dumps on request). These events have no
 /// keyword, so <c>dotnet-trace collect --providers FiberRuntime</c> (keyword mask 0, Informational) shows them: EventPipe
 /// enables only keyword-less events for a zero mask. The two high-volume streams are Verbose and need their keyword:
 /// <see cref="Keywords.Switch"/> (2, one event per switch) and <see cref="Keywords.Scheduler"/> (4, one event per hub
@@ -46,7 +46,8 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
     }
 
     internal const int HubStartedId = 1, HubStoppedId = 2, FiberSpawnId = 3, FiberExitId = 4, FiberSwitchId = 5, HubLoopIterationId = 6,
-                       BlockingReportId = 7, UnhandledFiberExceptionId = 8, RunInfoHubId = 9, RunInfoFiberId = 10;
+                       BlockingReportId = 7, UnhandledFiberExceptionId = 8, RunInfoHubId = 9, RunInfoFiberId = 10,
+                       RuntimeVerifiedId = 11;
 
     private PollingCounter? _liveFibers, _runQueue, _timers, _ioWaiters, _utilisation, _hubs;
     private IncrementingPollingCounter? _switches, _epollWaits;
@@ -108,6 +109,11 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
         Set(d + 3, &StackSize);
         WriteEventCore(HubStartedId, 4, d);
     }
+
+    /// <summary>Once per process, when start-up verification accepted the runtime: how (see RuntimeContract.Note). A
+    /// cross-check that could not run on this platform says SKIPPED here.</summary>
+    [Event(RuntimeVerifiedId, Level = EventLevel.Informational, Message = "Runtime verified: {0}")]
+    public void RuntimeVerified(string Note) => WriteEvent(RuntimeVerifiedId, Note);
 
     [Event(HubStoppedId, Level = EventLevel.Informational, Message = "Hub {0} stopped after {1} switches")]
     public void HubStopped(int HubId, long Switches) => WriteEvent(HubStoppedId, HubId, Switches);

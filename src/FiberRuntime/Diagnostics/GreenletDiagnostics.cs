@@ -4,23 +4,17 @@ using System.Text;
 
 namespace FiberRuntime.Diagnostics;
 
-/// <summary>How a greenlet ended, as trace events report it.</summary>
-public enum FiberOutcome
-{
-    /// <summary>Its body returned.</summary>
-    Success = 0,
-
-    /// <summary>An exception ended it.</summary>
-    Exception = 1,
-
-    /// <summary>A <see cref="GreenletExit"/> ended it (a kill, the hub shutting down), or it was killed before it started.</summary>
-    Killed = 2,
-}
-
 /// <summary>A greenlet's diagnostic extras, allocated only when one is used: its name, and the stacks captured when
 /// <see cref="HubOptions.CaptureSpawnSites"/> / <see cref="HubOptions.CaptureWaitStacks"/> are on.</summary>
 internal sealed class GreenletDiagnostics
 {
+    private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
+    private static readonly string[] s_plumbing =
+    [
+        "FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1",
+        "FiberRuntime.Scheduling.Scheduler", "FiberRuntime.Scheduling.HubScheduling",
+    ];
+
     public string? Name;
 
     /// <summary>Where it was created (spawned), with file and line where symbols allow.</summary>
@@ -62,10 +56,8 @@ internal sealed class GreenletDiagnostics
         return tick > 0 ? n[..tick] : n;
     }
 
-    private static readonly string s_self = typeof(Hub).Assembly.GetName().Name!;
-
     /// <summary>Formats a captured stack for people, without the switching plumbing: the frames of <see cref="Hub"/>,
-    /// <see cref="Greenlet"/> and <see cref="Fiber"/> above the first other frame (the park and switch machinery, the
+    /// <see cref="Greenlet"/>, <see cref="Fiber"/> and the scheduler above the first other frame (the park and switch machinery, the
     /// spawn call) and below the last one (a greenlet's entry, <c>Hub.Run</c>). What a fiber waits in (a
     /// <c>FiberEvent</c>, a socket, a server's accept loop) stays. Trim-safe: frames are described by
     /// <see cref="DiagnosticMethodInfo"/>.</summary>
@@ -90,8 +82,6 @@ internal sealed class GreenletDiagnostics
         }
         return sb.ToString();
     }
-
-    private static readonly string[] s_plumbing = ["FiberRuntime.Hub", "FiberRuntime.Greenlet", "FiberRuntime.Fiber", "FiberRuntime.Fiber`1"];
 
     private static bool IsPlumbing(DiagnosticMethodInfo? m)
     {

@@ -3,9 +3,12 @@ using System.Diagnostics;
 namespace FiberRuntime.Diagnostics;
 
 /// <summary>The EventCounters' values, summed over the live hubs. Called by the counters' timer thread; reads each
-/// hub's fields racily (see Hub.Diagnostics.cs).</summary>
+/// hub's fields racily (see Scheduler's counters).</summary>
 internal static class HubMetrics
 {
+    private static readonly Lock s_lock = new();
+    private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
+
     public static double Hubs() => Hub.LiveHubs.Count;
 
     /// <summary>A per-hub reading summed over the live hubs (once a second per counter: a delegate is fine).</summary>
@@ -16,20 +19,18 @@ internal static class HubMetrics
         return n;
     }
 
-    public static double LiveGreenlets() => Sum(static hub => hub.LiveGreenletsRacy);
+    /// <summary>Started, unfinished greenlets other than the hub's loop, the main greenlet included.</summary>
+    public static double LiveGreenlets() => Sum(static hub => hub.LiveRacy - (hub.Scheduler.LoopIfCreated is { Slot: >= 0 } ? 1 : 0) + 1);
 
-    public static double RunQueueLength() => Sum(static hub => hub.ReadyCountRacy);
+    public static double RunQueueLength() => Sum(static hub => hub.Scheduler.ReadyCountRacy);
 
-    public static double PendingTimers() => Sum(static hub => hub.TimerCountRacy);
+    public static double PendingTimers() => Sum(static hub => hub.Scheduler.TimerCountRacy);
 
-    public static double IoWaiters() => Sum(static hub => hub.IoWaitersRacy);
+    public static double IoWaiters() => Sum(static hub => hub.Scheduler.IoWaitersRacy);
 
-    public static double Switches() => Hub.TotalSwitches();
+    public static double Switches() => HubRegistry.TotalSwitches();
 
-    public static double ReactorWaits() => Hub.TotalReactorWaits();
-
-    private static readonly Lock s_lock = new();
-    private static readonly Dictionary<Hub, (long At, long Idle)> s_last = new(ReferenceEqualityComparer.Instance);
+    public static double ReactorWaits() => HubRegistry.TotalReactorWaits();
 
     /// <summary>The share of time the hub threads were not asleep in the reactor since the previous call (or since
     /// they started), in percent of all live hubs' time.</summary>
@@ -42,8 +43,8 @@ internal static class HubMetrics
             IReadOnlyList<Hub> hubs = Hub.LiveHubs;
             foreach (Hub hub in hubs)
             {
-                long idleNow = hub.IdleTicksRacy(now);
-                (long at, long idleThen) = s_last.TryGetValue(hub, out var last) ? last : (hub.RegisteredAt, 0);
+                long idleNow = hub.Scheduler.IdleTicksRacy(now);
+                (long at, long idleThen) = s_last.TryGetValue(hub, out var last) ? last : (hub.Scheduler.StartedAt, 0);
                 if (now > at)
                 {
                     wall += now - at;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Tracing;
 using System.Runtime.InteropServices;
 using System.Text;
+using FiberRuntime.Scheduling;
 
 namespace FiberRuntime.Diagnostics;
 
@@ -121,6 +122,10 @@ public sealed record HubRunInfo(int HubId, int ManagedThreadId, bool Answered, s
 /// </remarks>
 public static class RunInfo
 {
+    private static int s_dumps;
+    private static int s_environmentChecked;
+    private static IDisposable? s_environmentSignal;
+
     /// <summary>How long a dump waits for a hub to answer when no timeout is given: 5 seconds.</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(5);
 
@@ -130,8 +135,6 @@ public static class RunInfo
     internal sealed record RawGreenlet(Greenlet Greenlet, GreenletRunState State, string? WaitsOn, StackTrace? SpawnSite, StackTrace? Stack);
 
     internal sealed record RawHub(Hub Hub, List<RawGreenlet> Greenlets, int Ready, int Timers, int IoWaiters);
-
-    private static int s_dumps;
 
     /// <summary>Snapshots every live hub (<see cref="Hub.LiveHubs"/>).</summary>
     /// <param name="timeout">How long to wait for the hubs to answer (default <see cref="DefaultTimeout"/>).</param>
@@ -208,9 +211,6 @@ public static class RunInfo
             context.Cancel = true;      // SIGUSR1's default action would end the process
             ThreadPool.UnsafeQueueUserWorkItem(static w => DumpForSignal((TextWriter?)w), writer);
         });
-
-    private static int s_environmentChecked;
-    private static IDisposable? s_environmentSignal;
 
     /// <summary>FIBERRUNTIME_RUNINFO_SIGNAL: "1", "true" or "USR1" for SIGUSR1, "USR2" for SIGUSR2, or a signal
     /// number. Checked once, when the first hub starts.</summary>
@@ -303,13 +303,13 @@ public static class RunInfo
     private static Task<RawHub>? Request(Hub hub)
     {
         if (hub.IsStopping) return null;
-        if (hub.IsCallerOnHub) return Task.FromResult(hub.Snapshot());
+        if (hub.IsCallerOnHub) return Task.FromResult(HubSnapshot.Take(hub));
         var answer = new TaskCompletionSource<RawHub>(TaskCreationOptions.RunContinuationsAsynchronously);
         hub.Post(() =>
         {
             try
             {
-                answer.TrySetResult(hub.Snapshot());
+                answer.TrySetResult(HubSnapshot.Take(hub));
             }
             catch (Exception e)
             {

@@ -17,6 +17,7 @@ public sealed class StreamServer : IDisposable
     private readonly Action<FiberSocket, IPEndPoint> _handler;
     private readonly FiberGroup _handlers;
     private readonly int _backlog;
+    private readonly bool _reusePort;
     private FiberTcpListener? _listener;
     private Fiber? _acceptLoop;
     private bool _stopping;
@@ -39,8 +40,6 @@ public sealed class StreamServer : IDisposable
         _backlog = backlog;
         _reusePort = reusePort;
     }
-
-    private readonly bool _reusePort;
 
     /// <summary>The endpoint listened on (with the actual port once started).</summary>
     public IPEndPoint LocalEndPoint => _listener?.LocalEndPoint ?? _endPoint;

@@ -10,6 +10,9 @@ internal static unsafe partial class NativeMethods
 
     internal const int ErrorBufferSize = 512;
 
+    /// <summary>FR_MAX_CAPACITY in fiberrt.h: the most stack slots a native hub holds.</summary>
+    internal const int MaxCapacity = 1 << 24;
+
     internal const int FingerprintBufferSize = 2048;
 
     /// <summary>fr_status codes.</summary>
@@ -62,6 +65,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial int fr_verify_in_catch(int depth);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_verify_in_catch_coop(int depth, void* caughtRef);
     [LibraryImport(Lib)] internal static partial int fr_verify_end(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial byte* fr_contract_note();
     [LibraryImport(Lib)] internal static partial int fr_stackguard_discover(nint clrThread, byte* err, nuint errlen);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_stackguard_force(int insufficient);
     [LibraryImport(Lib)] internal static partial int fr_stackguard_confirm(int whileForced, int afterRestore, byte* err, nuint errlen);

@@ -28,6 +28,8 @@ internal static unsafe class RuntimeContract
                 try
                 {
                     Verify();
+                    Note = new string((sbyte*)NativeMethods.fr_contract_note());
+                    if (Diagnostics.FiberRuntimeEventSource.Log.IsEnabled()) Diagnostics.FiberRuntimeEventSource.Log.RuntimeVerified(Note);
                     s_verified = true;
                     return;
                 }
@@ -40,9 +42,13 @@ internal static unsafe class RuntimeContract
         }
     }
 
+    /// <summary>Once verified: how the layout was established (platform, Thread::m_pGCFrame, whether the per-architecture
+    /// GCFrame::Pop code-pattern cross-check agreed or was skipped, how memory is probed). Also the RuntimeVerified event.</summary>
+    internal static string? Note { get; private set; }
+
     /// <summary>The runtime identifiers with a native fiber switch (a runtimes/&lt;rid&gt;/native asset in the package;
     /// FiberRtNativeRid in FiberRuntime.csproj).</summary>
-    internal static readonly string[] SupportedPlatforms = ["linux-x64"];
+    internal static readonly string[] SupportedPlatforms = ["linux-x64", "linux-arm64"];
 
     private static string Supported => RuntimePolicy.Supported(SupportedPlatforms);
 

@@ -72,6 +72,32 @@ internal static class RuntimePolicy
             GCFrame.NumObjRefs=24
             InlinedCallFrameIdentifier=1
             """),
+        // read from the 10.0.12 runtime pack's libcoreclr by descriptor.c; the emulator-sized suite subset and negative
+        // controls run on it under qemu (a .ci/runtime-matrix entry)
+        new("linux-arm64", "10.0.12", """
+            Architecture=arm64
+            OperatingSystem=1
+            contract Thread=1
+            Thread.Frame=8
+            Thread.PreemptiveGCDisabled=4
+            Thread.OSId=336
+            Thread.LinkNext=152
+            Thread.ExceptionTracker=392
+            Thread.GCFrame=-
+            Thread.CachedStackBase=-
+            Thread.CachedStackLimit=-
+            ThreadStore.FirstThreadLink=88
+            Frame.Next=8
+            InlinedCallFrame.!=56
+            InlinedCallFrame.CallSiteSP=24
+            InlinedCallFrame.CallerReturnAddress=32
+            ExceptionInfo.PreviousNestedInfo=0
+            ExceptionInfo.ThrownObject=8
+            GCFrame.Next=-
+            GCFrame.ObjRefs=-
+            GCFrame.NumObjRefs=-
+            InlinedCallFrameIdentifier=1
+            """),
     ];
 
     /// <summary>The runtime versions the GC stress suite and its negative controls ran on (the entries of
@@ -81,6 +107,7 @@ internal static class RuntimePolicy
         ("linux-x64", new(10, 0, 12)),
         ("linux-x64", new(10, 0, 15)),
         ("linux-x64", new(11, 0, 0)),
+        ("linux-arm64", new(10, 0, 12)),
     ];
 
     /// <summary>Set to <c>1</c> to run on a runtime whose layout is not verified (or that strict mode refuses). The

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using FiberRuntime.Interop;
 
@@ -17,20 +18,20 @@ namespace FiberRuntime.Scheduling;
 /// </remarks>
 internal sealed unsafe partial class EpollReactor : IReactor
 {
+    private const ulong WakeData = ulong.MaxValue;
+
     private readonly int _epoll;
     private readonly int _wakeFd;
     private int _wakePending;           // 1 while a wake-up is written and not yet consumed
-    private readonly Dictionary<int, FdWatcher> _watchers = [];
+    private readonly Dictionary<int, FdState> _fds = [];
 
-    /// <summary>Fibers waiting on a descriptor (one per direction).</summary>
-    internal sealed class FdWatcher(int fd)
+    /// <summary>What epoll is told about one descriptor: the watcher of each direction.</summary>
+    private sealed class FdState
     {
-        public readonly int Fd = fd;
-        public Greenlet? Reader, Writer;
-        public int ReaderToken, WriterToken;
-        public bool ReaderWoken, WriterWoken;   // fired and not yet disarmed: not re-armed meanwhile
+        public int Fd;
+        public IoWatcher? Reader, Writer;
         public bool Registered;
-        public bool Detached;                   // cancelled (its descriptor is closing): no longer in epoll or the table
+        public bool Detached;               // cancelled (its descriptor is closing): no longer in epoll or the table
     }
 
     public EpollReactor()
@@ -44,8 +45,9 @@ internal sealed unsafe partial class EpollReactor : IReactor
             close(_epoll);
             throw new InvalidOperationException(ResourceLimits.Describe("FiberRuntime: eventfd", errno));
         }
-        var ev = new EpollEvent { Events = EPOLLIN, Data = WakeData };
-        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, &ev) != 0)
+        byte* ev = stackalloc byte[MaxEventSize];
+        EpollEvent.Write(ev, EPOLLIN, WakeData);
+        if (epoll_ctl(_epoll, EPOLL_CTL_ADD, _wakeFd, ev) != 0)
         {
             int errno = Marshal.GetLastPInvokeError();
             close(_wakeFd);
@@ -54,9 +56,7 @@ internal sealed unsafe partial class EpollReactor : IReactor
         }
     }
 
-    private const ulong WakeData = ulong.MaxValue;
-
-    /// <summary>Number of fibers waiting on descriptors: while any is, the hub is not deadlocked.</summary>
+    /// <summary>Armed watchers (at most one per descriptor and direction).</summary>
     public int IoWaiters { get; private set; }
 
     /// <summary>Thread-safe: makes a current or next <see cref="Wait"/> return. Coalesced: one write per
@@ -68,112 +68,125 @@ internal sealed unsafe partial class EpollReactor : IReactor
         write(_wakeFd, &one, sizeof(ulong));
     }
 
-    /// <summary>Hub thread: registers <paramref name="g"/>'s wait <paramref name="token"/> for readability (or
-    /// writability) of <paramref name="fd"/>. <see cref="Wait"/> resumes the wait through the hub when the descriptor
-    /// is ready or fails.</summary>
-    /// <exception cref="InvalidOperationException">Another fiber already waits on that descriptor in that direction.</exception>
+    /// <summary>Hub thread: arms <paramref name="watcher"/> on <paramref name="fd"/>; <see cref="Wait"/> calls it when
+    /// the descriptor is ready or fails.</summary>
+    /// <exception cref="InvalidOperationException">Another watcher is armed on that descriptor in that direction.</exception>
     /// <exception cref="IOException">epoll refused the descriptor (e.g. a regular file, or a closed descriptor).</exception>
-    public object Arm(int fd, bool write, Greenlet g, int token)
+    public void Arm(IoWatcher watcher, int fd, bool write)
     {
-        if (!_watchers.TryGetValue(fd, out FdWatcher? w)) _watchers[fd] = w = new FdWatcher(fd);
-        if ((write ? w.Writer : w.Reader) is not null)
+        if (!_fds.TryGetValue(fd, out FdState? st))
+        {
+            st = new FdState { Fd = fd };
+            _fds[fd] = st;
+        }
+        if ((write ? st.Writer : st.Reader) is not null)
             throw new InvalidOperationException($"Another fiber is already waiting for descriptor {fd} to become {(write ? "writable" : "readable")}.");
-        if (write) (w.Writer, w.WriterToken, w.WriterWoken) = (g, token, false);
-        else (w.Reader, w.ReaderToken, w.ReaderWoken) = (g, token, false);
+        (watcher.Fd, watcher.Write, watcher.Fired, watcher.ReactorState) = (fd, write, false, st);
+        if (write) st.Writer = watcher; else st.Reader = watcher;
         try
         {
-            Rearm(w);
+            Rearm(st);
         }
         catch
         {
-            if (write) w.Writer = null; else w.Reader = null;
-            Forget(w);
+            if (write) st.Writer = null; else st.Reader = null;
+            watcher.ReactorState = null;
+            Forget(st);
             throw;
         }
+        watcher.IsArmed = true;
         IoWaiters++;
-        return w;
     }
 
-    /// <summary>Hub thread: ends a wait registered with <see cref="Arm"/> (after it was woken, timed out or killed).</summary>
-    public void Disarm(object registration, bool write, Greenlet g)
+    /// <summary>Hub thread: ends a watcher's interest (after it fired, timed out or its owner was killed).</summary>
+    public void Disarm(IoWatcher watcher)
     {
-        var w = (FdWatcher)registration;
-        if (write ? !ReferenceEquals(w.Writer, g) : !ReferenceEquals(w.Reader, g)) return;
-        if (write) w.Writer = null; else w.Reader = null;
+        if (!watcher.IsArmed) return;
+        var st = (FdState)watcher.ReactorState!;
+        watcher.IsArmed = false;
+        watcher.ReactorState = null;
+        if (watcher.Write) st.Writer = null; else st.Reader = null;
         IoWaiters--;
         // both directions idle: the registration stays (one-shot, so at most one stray event) for the next wait
-        if ((w.Reader is not null || w.Writer is not null) && !w.Detached) Rearm(w);
+        if ((st.Reader is not null || st.Writer is not null) && !st.Detached) Rearm(st);
     }
 
-    /// <summary>Hub thread: wakes every fiber waiting on <paramref name="fd"/> with <paramref name="error"/> (the
-    /// descriptor is being closed) and forgets it.</summary>
-    public void Cancel(Hub hub, int fd, Exception error)
+    /// <summary>Hub thread: calls the watchers armed on <paramref name="fd"/> with <paramref name="error"/> (the
+    /// descriptor is being closed); their owners disarm them.</summary>
+    public void Cancel(int fd, Exception error)
     {
-        if (!_watchers.TryGetValue(fd, out FdWatcher? w)) return;
-        if (w.Reader is { } r) hub.Wake(r, w.ReaderToken, null, error);
-        if (w.Writer is { } wr) hub.Wake(wr, w.WriterToken, null, error);
-        // forget it while the descriptor is still open (its number may be reused as soon as it closes); waiters just
-        // woken disarm the detached watcher without touching epoll
-        Forget(w);
-        w.Detached = true;
+        if (!_fds.TryGetValue(fd, out FdState? st)) return;
+        IoWatcher? reader = st.Reader, writer = st.Writer;
+        reader?.OnReady(error);
+        writer?.OnReady(error);
+        // forget it while the descriptor is still open (its number may be reused as soon as it closes); watchers just
+        // called disarm the detached record without touching epoll
+        Forget(st);
+        st.Detached = true;
     }
 
-    private void Rearm(FdWatcher w)
+    private void Rearm(FdState st)
     {
-        uint events = EPOLLONESHOT | (w.Reader is not null && !w.ReaderWoken ? EPOLLIN | EPOLLRDHUP : 0) |
-                      (w.Writer is not null && !w.WriterWoken ? EPOLLOUT : 0);
-        var ev = new EpollEvent { Events = events, Data = (ulong)(uint)w.Fd };
-        int rc = epoll_ctl(_epoll, w.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, w.Fd, &ev);
-        if (rc != 0 && !w.Registered && Marshal.GetLastPInvokeError() == EEXIST)
-            rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, w.Fd, &ev);     // registered by an earlier watcher of a reused fd
-        else if (rc != 0 && w.Registered && Marshal.GetLastPInvokeError() == ENOENT)
-            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, w.Fd, &ev);     // closed without Cancel (the kernel dropped it), then reused
+        uint events = EPOLLONESHOT | (st.Reader is { Fired: false } ? EPOLLIN | EPOLLRDHUP : 0) |
+                      (st.Writer is { Fired: false } ? EPOLLOUT : 0);
+        byte* ev = stackalloc byte[MaxEventSize];
+        EpollEvent.Write(ev, events, (ulong)(uint)st.Fd);
+        int rc = epoll_ctl(_epoll, st.Registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, st.Fd, ev);
+        if (rc != 0 && !st.Registered && Marshal.GetLastPInvokeError() == EEXIST)
+            rc = epoll_ctl(_epoll, EPOLL_CTL_MOD, st.Fd, ev);     // registered by an earlier watcher of a reused fd
+        else if (rc != 0 && st.Registered && Marshal.GetLastPInvokeError() == ENOENT)
+            rc = epoll_ctl(_epoll, EPOLL_CTL_ADD, st.Fd, ev);     // closed without Cancel (the kernel dropped it), then reused
         if (rc != 0)
-            throw new IOException($"Cannot wait on descriptor {w.Fd}: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()}).");
-        w.Registered = true;
+            throw new IOException($"Cannot wait on descriptor {st.Fd}: epoll_ctl failed (errno {Marshal.GetLastPInvokeError()}).");
+        st.Registered = true;
     }
 
-    private void Forget(FdWatcher w)
+    private void Forget(FdState st)
     {
-        if (w.Registered)
+        if (st.Registered)
         {
-            epoll_ctl(_epoll, EPOLL_CTL_DEL, w.Fd, null);     // may fail if already closed: nothing left to undo
-            w.Registered = false;
+            epoll_ctl(_epoll, EPOLL_CTL_DEL, st.Fd, null);     // may fail if already closed: nothing left to undo
+            st.Registered = false;
         }
-        _watchers.Remove(w.Fd);
+        _fds.Remove(st.Fd);
     }
 
     /// <summary>Hub thread: sleeps until <see cref="Wake"/>, a descriptor event, or <paramref name="timeoutMs"/>
-    /// (-1: no limit). Wakes the fibers whose descriptors became ready.</summary>
-    public void Wait(Hub hub, int timeoutMs)
+    /// (-1: no limit). Calls the watchers whose descriptors became ready.</summary>
+    public void Wait(int timeoutMs)
     {
-        EpollEvent* events = stackalloc EpollEvent[64];
+        byte* events = stackalloc byte[64 * MaxEventSize];
         int n = epoll_wait(_epoll, events, 64, timeoutMs);
         for (int i = 0; i < n; i++)
         {
-            if (events[i].Data == WakeData)
+            byte* ev = events + i * EpollEvent.Size;
+            ulong data = EpollEvent.Data(ev);
+            if (data == WakeData)
             {
                 ulong value;
                 read(_wakeFd, &value, sizeof(ulong));
                 Volatile.Write(ref _wakePending, 0);
                 continue;
             }
-            if (!_watchers.TryGetValue((int)events[i].Data, out FdWatcher? w)) continue;
-            uint e = events[i].Events;
+            if (!_fds.TryGetValue((int)data, out FdState? st)) continue;
+            uint e = EpollEvent.Events(ev);
             const uint failed = EPOLLERR | EPOLLHUP;
-            // one-shot: epoll disabled the descriptor; wake the direction(s) that fired and re-arm for the other
+            // one-shot: epoll disabled the descriptor; report the direction(s) that fired and re-arm for the other
+            IoWatcher? reader = null, writer = null;
             bool rearm = false;
-            if (w.Reader is { } r && !w.ReaderWoken)
+            if (st.Reader is { Fired: false } r)
             {
-                if ((e & (EPOLLIN | EPOLLRDHUP | failed)) != 0) { w.ReaderWoken = true; hub.Wake(r, w.ReaderToken); }
+                if ((e & (EPOLLIN | EPOLLRDHUP | failed)) != 0) (reader = r).Fired = true;
                 else rearm = true;
             }
-            if (w.Writer is { } wr && !w.WriterWoken)
+            if (st.Writer is { Fired: false } w)
             {
-                if ((e & (EPOLLOUT | failed)) != 0) { w.WriterWoken = true; hub.Wake(wr, w.WriterToken); }
+                if ((e & (EPOLLOUT | failed)) != 0) (writer = w).Fired = true;
                 else rearm = true;
             }
-            if (rearm) Rearm(w);
+            if (rearm) Rearm(st);
+            reader?.OnReady(null);
+            writer?.OnReady(null);
         }
     }
 
@@ -210,20 +223,37 @@ internal sealed unsafe partial class EpollReactor : IReactor
 
     [LibraryImport("libc", SetLastError = true)] private static partial int poll(PollFd* fds, nuint n, int timeout);
 
-    [StructLayout(LayoutKind.Sequential, Pack = 4)]
-    private struct EpollEvent
+    /// <summary>struct epoll_event {uint32_t events; uint64_t data;}: packed (12 bytes, data at 4) on x86_64 only; on
+    /// arm64 data is 8-byte aligned (16 bytes, data at 8). Read and written by offset, so one build serves both.</summary>
+    private static class EpollEvent
     {
-        public uint Events;
-        public ulong Data;
+        private static readonly bool s_packed = RuntimeInformation.ProcessArchitecture is Architecture.X64 or Architecture.X86;
+
+        public static int Size => s_packed ? 12 : 16;
+
+        private static int DataOffset => s_packed ? 4 : 8;
+
+        public static uint Events(byte* ev) => Unsafe.ReadUnaligned<uint>(ev);
+
+        public static ulong Data(byte* ev) => Unsafe.ReadUnaligned<ulong>(ev + DataOffset);
+
+        public static void Write(byte* ev, uint events, ulong data)
+        {
+            new Span<byte>(ev, MaxEventSize).Clear();
+            Unsafe.WriteUnaligned(ev, events);
+            Unsafe.WriteUnaligned(ev + DataOffset, data);
+        }
     }
+
+    private const int MaxEventSize = 16;
 
     private const int EPOLL_CLOEXEC = 0x80000, EFD_CLOEXEC = 0x80000, EFD_NONBLOCK = 0x800;
     private const int EPOLL_CTL_ADD = 1, EPOLL_CTL_DEL = 2, EPOLL_CTL_MOD = 3, EEXIST = 17, ENOENT = 2;
     private const uint EPOLLIN = 0x1, EPOLLOUT = 0x4, EPOLLERR = 0x8, EPOLLHUP = 0x10, EPOLLRDHUP = 0x2000, EPOLLONESHOT = 1u << 30;
 
     [LibraryImport("libc", SetLastError = true)] private static partial int epoll_create1(int flags);
-    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_ctl(int epfd, int op, int fd, EpollEvent* ev);
-    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_wait(int epfd, EpollEvent* events, int max, int timeout);
+    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_ctl(int epfd, int op, int fd, byte* ev);
+    [LibraryImport("libc", SetLastError = true)] private static partial int epoll_wait(int epfd, byte* events, int max, int timeout);
     [LibraryImport("libc", SetLastError = true)] private static partial int eventfd(uint initval, int flags);
     [LibraryImport("libc")] private static partial nint read(int fd, void* buf, nuint count);
     [LibraryImport("libc")] private static partial nint write(int fd, void* buf, nuint count);

@@ -67,14 +67,3 @@ internal sealed class WaitQueue
         return woken;
     }
 }
-
-/// <summary>A greenlet's own timer, reused for every timed wait: wakes the wait it was armed for.</summary>
-internal sealed class WakeTimer(Greenlet owner) : HubTimer
-{
-    internal int Token;
-
-    internal override void Fire() => owner.Hub.Wake(owner, Token, TimedOut);
-
-    /// <summary>The value a timed-out wait is woken with.</summary>
-    internal static readonly object TimedOut = new();
-}

@@ -1,3 +1,5 @@
+using FiberRuntime.Scheduling;
+
 namespace FiberRuntime;
 
 /// <summary>Hub binding and timeout helpers shared by the synchronisation primitives.</summary>
@@ -41,14 +43,14 @@ internal static class SyncHub
     /// raised at its next blocking point: for an operation that must not hand anything over first.</summary>
     internal static void RaisePendingInterrupt(Hub hub, string reason)
     {
-        if (hub.CurrentGreenlet.PendingInterrupt is not null) hub.SleepFor(TimeSpan.Zero, reason);   // its Park raises it
+        if (hub.CurrentGreenlet.Waiting.PendingInterrupt is not null) hub.SleepFor(TimeSpan.Zero, reason);   // its Park raises it
     }
 
     /// <summary>Resumes the calling fiber after every fiber already woken: wake-ups go through the FIFO run queue,
     /// so going to its back is enough. A hub callback cannot block; there it returns at once.</summary>
     internal static void RunAfterWoken(Hub hub, string reason)
     {
-        if (!ReferenceEquals(hub.CurrentGreenlet, hub.LoopGreenlet)) hub.SleepFor(TimeSpan.Zero, reason);
+        if (!ReferenceEquals(hub.CurrentGreenlet, hub.Scheduler.LoopGreenlet)) hub.SleepFor(TimeSpan.Zero, reason);
     }
 
     internal static bool IsZero(TimeSpan? timeout) => timeout is { } t && t == TimeSpan.Zero;

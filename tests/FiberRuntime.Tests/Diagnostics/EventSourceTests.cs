@@ -150,7 +150,7 @@ public sealed class EventSourceTests
                 {
                     // blocks the hub (Thread.Sleep is not cooperative) until the monitor has flagged it
                     var limit = System.Diagnostics.Stopwatch.StartNew();
-                    while (!hub.BlockingFlagged && limit.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(10);
+                    while (!hub.Scheduler.BlockingFlagged && limit.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(10);
                     Fiber.Yield();
                 });
                 culprit = f.Id;

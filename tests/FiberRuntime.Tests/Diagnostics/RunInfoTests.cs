@@ -51,6 +51,8 @@ public sealed class RunInfoTests
             Assert.Equal(GreenletRunState.Parked, w.State);
             Assert.Equal("FiberEvent.Wait", w.WaitsOn);
             Assert.Contains(nameof(WaitForTheEvent), w.StackTrace);                 // recorded by the fiber as it parked
+            Assert.DoesNotContain("FiberRuntime.Scheduling.", w.StackTrace);       // no park or switch plumbing above it
+            Assert.DoesNotContain("FiberRuntime.Hub.", w.StackTrace);
             Assert.Contains(nameof(A_dump_taken_from_another_thread_lists_every_greenlet_with_its_state_and_what_it_waits_on), w.SpawnSite);
 
             GreenletRunInfo s = Of(sleeper);
@@ -58,6 +60,7 @@ public sealed class RunInfoTests
             Assert.Equal(GreenletRunState.Parked, s.State);
             Assert.Equal("Fiber.Sleep", s.WaitsOn);
             Assert.Contains(nameof(SleepForAnHour), s.StackTrace);
+            Assert.StartsWith("   at FiberRuntime.Tests.Diagnostics.RunInfoTests", s.StackTrace);     // Fiber.Sleep and the scheduler are plumbing
 
             GreenletRunInfo gq = Of(getter);
             Assert.Equal(GreenletRunState.Parked, gq.State);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using FiberRuntime.Scheduling;
 
 namespace FiberRuntime.Tests.Interop;
 
@@ -8,7 +9,7 @@ namespace FiberRuntime.Tests.Interop;
 public sealed class DescriptorWaitTests
 {
     /// <summary>A connected loopback TCP pair; the server side is non-blocking.</summary>
-    private sealed class Pair : IDisposable
+    internal sealed class Pair : IDisposable
     {
         public readonly Socket Client, Server;
 

@@ -203,8 +203,8 @@ public sealed class RuntimePolicyTests
     public void Refusals_name_what_is_supported()
     {
         string supported = RuntimePolicy.Supported(RuntimeContract.SupportedPlatforms);
-        Assert.StartsWith("FiberRuntime supports linux-x64 on .NET runtimes whose layout it has verified", supported);
-        Assert.Contains("linux-x64 10.0.11–10.0.15; linux-x64 11.0.0", supported);
+        Assert.StartsWith("FiberRuntime supports linux-x64, linux-arm64 on .NET runtimes whose layout it has verified", supported);
+        Assert.Contains("linux-x64 10.0.11–10.0.15; linux-x64 11.0.0; linux-arm64 10.0.12", supported);
         Assert.Contains("the GC stress suite ran on linux-x64 10.0.12, linux-x64 10.0.15, linux-x64 11.0.0", supported);
     }
 }

@@ -35,6 +35,7 @@ public sealed class PackagingCollection
 public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputHelper output) : IClassFixture<PackedFiberRuntime>
 {
     private const string NativeEntry = "runtimes/linux-x64/native/libfiberrt.so";
+    private const string Arm64NativeEntry = "runtimes/linux-arm64/native/libfiberrt.so";
 
     [Fact]
     public void The_package_holds_the_library_its_docs_a_readme_and_the_native_library()
@@ -52,6 +53,7 @@ public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputH
             "README.md",
             "lib/net10.0/FiberRuntime.dll",
             "lib/net10.0/FiberRuntime.xml",
+            Arm64NativeEntry,
             NativeEntry,
         ], entries);
 
@@ -84,6 +86,9 @@ public sealed class PackageConsumerTests(PackedFiberRuntime packed, ITestOutputH
         byte[] native = ReadBytes(zip, NativeEntry);
         Assert.Equal("\x7F" + "ELF", Encoding.Latin1.GetString(native, 0, 4));
         Assert.Equal(62, BitConverter.ToUInt16(native, 18));     // e_machine: EM_X86_64
+        byte[] arm64 = ReadBytes(zip, Arm64NativeEntry);
+        Assert.Equal("\x7F" + "ELF", Encoding.Latin1.GetString(arm64, 0, 4));
+        Assert.Equal(183, BitConverter.ToUInt16(arm64, 18));     // e_machine: EM_AARCH64 (cross-compiled; run under qemu by .ci/linux-arm64)
 
         byte[] dll = ReadBytes(zip, "lib/net10.0/FiberRuntime.dll");
         string dllPath = Path.Combine(packed.Root, "inspect", "FiberRuntime.dll");
@@ -225,7 +230,7 @@ public sealed partial class PackedFiberRuntime : IDisposable
         ProcessRun pack = ProcessRun.Start(ProcessRun.DotnetHost(),
         [
             "pack", project, "-c", "Release", "-o", feed, "--disable-build-servers", "-warnaserror", "--nologo",
-            $"-p:BaseOutputPath={Root}/bin/", $"-p:BaseIntermediateOutputPath={Root}/obj/", $"-p:FiberRtNativeBuildDir={Root}/native/",
+            $"-p:BaseOutputPath={Root}/bin/", $"-p:BaseIntermediateOutputPath={Root}/obj/", $"-p:FiberRtNativeBuildRoot={Root}/native/",
         ], RepoRoot, new Dictionary<string, string?>(), TimeSpan.FromMinutes(5));
         PackLog = $"dotnet pack ({watch.Elapsed.TotalSeconds:F1} s), exit {pack.ExitCode}:\n{pack.Output}";
         if (pack.ExitCode != 0) throw new InvalidOperationException(PackLog);

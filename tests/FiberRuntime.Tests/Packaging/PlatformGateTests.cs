@@ -13,7 +13,7 @@ public sealed class PlatformGateTests
         { OSPlatform.Windows, Architecture.Arm64, Architecture.Arm64, "win-arm64", "Microsoft Windows 10.0.26100", "win-arm64" },
         { OSPlatform.OSX, Architecture.Arm64, Architecture.Arm64, "osx-arm64", "Darwin 24.1.0", "osx-arm64" },
         { OSPlatform.OSX, Architecture.X64, Architecture.Arm64, "osx-x64", "Darwin 24.1.0", "osx-x64" },      // under Rosetta
-        { OSPlatform.Linux, Architecture.Arm64, Architecture.Arm64, "linux-arm64", "Ubuntu 24.04.1 LTS", "linux-arm64" },
+        { OSPlatform.Linux, Architecture.Arm, Architecture.Arm64, "linux-arm", "Raspberry Pi OS 12", "linux-arm" },   // 32-bit process on arm64
         { OSPlatform.Linux, Architecture.X86, Architecture.X64, "linux-x86", "Debian GNU/Linux 12", "linux-x86" },
         { OSPlatform.FreeBSD, Architecture.X64, Architecture.X64, "freebsd-x64", "FreeBSD 14.1-RELEASE", "freebsd-x64" },
     };
@@ -28,7 +28,7 @@ public sealed class PlatformGateTests
         Assert.StartsWith($"FiberRuntime has no native library for {platform} ", why);
         Assert.Contains(description, why);
         Assert.Contains(process.ToString(), why);
-        Assert.Contains("FiberRuntime supports linux-x64 on .NET runtimes whose layout it has verified", why);
+        Assert.Contains("FiberRuntime supports linux-x64, linux-arm64 on .NET runtimes whose layout it has verified", why);
         if (process != osArchitecture) Assert.Contains($"{process} process on {osArchitecture}", why);
     }
 
@@ -38,6 +38,20 @@ public sealed class PlatformGateTests
     public void Linux_x64_is_accepted_whatever_the_runtime_identifier(string rid)
     {
         Assert.Null(RuntimeContract.CheckPlatform(OSPlatform.Linux, Architecture.X64, Architecture.X64, rid, "Linux"));
+    }
+
+    [Theory]
+    [InlineData("linux-arm64")]
+    [InlineData("ubuntu.24.04-arm64")]
+    public void Linux_arm64_is_accepted_whatever_the_runtime_identifier(string rid)
+    {
+        Assert.Null(RuntimeContract.CheckPlatform(OSPlatform.Linux, Architecture.Arm64, Architecture.Arm64, rid, "Linux"));
+    }
+
+    [Fact]
+    public void The_supported_platforms_are_the_ones_the_package_carries_a_native_library_for()
+    {
+        Assert.Equal(["linux-x64", "linux-arm64"], RuntimeContract.SupportedPlatforms);
     }
 
     [Fact]

@@ -1,0 +1,207 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.ExceptionServices;
+using FiberRuntime.Diagnostics;
+using FiberRuntime.Interop;
+
+namespace FiberRuntime;
+
+// Switching: the transfer of control and of a value or exception between two greenlets of this hub, the start and
+// the end of a greenlet's run on its own stack, and the per-greenlet thread state (execution and synchronization
+// contexts) put back on the thread at each resume. The fields are declared in Hub.cs.
+public sealed unsafe partial class Hub
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void CheckThread()
+    {
+        if (Environment.CurrentManagedThreadId != _threadId)
+            throw new InvalidOperationException(
+                $"This greenlet belongs to the hub on managed thread {_threadId}; it cannot be used from thread {Environment.CurrentManagedThreadId}. Greenlets never move between OS threads.");
+    }
+
+    /// <summary>Suspends <paramref name="from"/> (the running greenlet), runs <paramref name="to"/> with the value
+    /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
+    {
+        if (_captureWaitStacks && from.RecordsWaitStacks) CaptureSuspendedStack(from);
+        bool starting = to.Slot < 0;
+        if (starting) StartContext(to);
+        // both transfer fields are null at rest (TakeTransfer clears them): store only what is there, so the
+        // common switch (no value, no exception) stores no reference
+        if (value is not null) _transferValue = value;
+        if (error is not null) _transferError = error;
+        if (!SwitchContexts(from, to, exiting: false))
+        {
+            _transferValue = null;
+            _transferError = null;
+            if (starting) UnstartContext(to);
+            throw new InvalidOperationException(
+                "Cannot switch greenlets inside a callback from native code: the native frames below it would be suspended. Switch after the native call returns.");
+        }
+        return TakeTransfer();
+    }
+
+    /// <summary>Delivers a finished greenlet's result (or exception) to <paramref name="to"/>; when that is the
+    /// running greenlet itself, returns or throws here.</summary>
+    internal object? Deliver(Greenlet from, Greenlet to, object? value, Exception? error)
+    {
+        if (ReferenceEquals(from, to))
+        {
+            if (error is not null) ExceptionDispatchInfo.Throw(error);
+            return value;
+        }
+        return Transfer(from, to, value, error);
+    }
+
+    /// <summary>HubOptions.CaptureWaitStacks: the greenlet records its own stack just before it suspends (the only
+    /// moment its stack can be walked: another thread cannot walk a suspended fiber).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void CaptureSuspendedStack(Greenlet g) => g.Diag.SuspendedStack = new System.Diagnostics.StackTrace(2, fNeedFileInfo: false);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private object? TakeTransfer()
+    {
+        object? value = _transferValue;
+        if (value is not null) _transferValue = null;
+        if (_transferError is { } error)
+        {
+            _transferError = null;
+            ExceptionDispatchInfo.Throw(error);
+        }
+        return value;
+    }
+
+    private void StartContext(Greenlet g)
+    {
+        if (_live >= _options.MaxFibers) throw HubFull();
+        int id = NativeMethods.fr_context_new(_native);
+        if (id < 0)
+        {
+            throw id == NativeMethods.EFull
+                ? HubFull()
+                : new OutOfMemoryException(StackCommitFailed(_live));
+        }
+        g.Slot = id;
+        g.MarkStarted();
+        _bySlot[id] = g;
+        _live++;
+    }
+
+    /// <summary>The message for a failed stack commit. Without guard markers (kernels before 6.13) the usual cause
+    /// with many live fibers is the per-process limit of memory mappings: each live fiber costs two.</summary>
+    private string StackCommitFailed(int live)
+    {
+        if (GetStats().GuardMarkers != 0)
+            return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed): out of memory.";
+        string limit = "unknown";
+        try { limit = File.ReadAllText("/proc/sys/vm/max_map_count").Trim(); }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        return $"FiberRuntime could not commit a fiber stack with {live} fibers live (mprotect failed). Without kernel " +
+               $"guard markers (Linux 6.13+) each live fiber uses two memory mappings; vm.max_map_count is {limit}. " +
+               "For N live fibers raise it above 2N + 65530 (sysctl -w vm.max_map_count=...), or the machine is out of memory.";
+    }
+
+    private InvalidOperationException HubFull() =>
+        new($"The hub has no free fiber stack: all {_options.MaxFibers} are in use (raise HubOptions.MaxFibers).");
+
+    private void UnstartContext(Greenlet g)
+    {
+        _live--;
+        _bySlot[g.Slot] = null;
+        NativeMethods.fr_context_abandon(_native, (uint)g.Slot);
+        g.MarkNotStarted();
+    }
+
+    /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
+    {
+        if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(from, to);
+        Thread thread = _thread!;
+        if (!exiting)
+        {
+            // stores only when changed: a reference store costs a GC write barrier
+            ExecutionContext? ec = ThreadFields.ExecutionContext(thread);
+            if (!ReferenceEquals(from.SavedExecutionContext, ec)) from.SavedExecutionContext = ec;
+            SynchronizationContext? sc = ThreadFields.SynchronizationContext(thread);
+            if (!ReferenceEquals(from.SavedSynchronizationContext, sc)) from.SavedSynchronizationContext = sc;
+        }
+        int fromSlot = _currentSlot;
+        _currentSlot = to.Slot;
+        int rc = NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
+            rc = NativeSwitch(_native, (uint)to.Slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
+        if (rc != NativeMethods.Ok)
+        {
+            _currentSlot = fromSlot;
+            return false;
+        }
+        // resumed: `from` is running again
+        RestoreThreadState(from);
+        return true;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void TraceSwitch(Greenlet from, Greenlet to) => FiberRuntimeEventSource.Log.FiberSwitch(Id, from.Id, to.Id);
+
+    /// <summary>Puts a resumed greenlet's per-greenlet state back on the thread. A changed execution context goes
+    /// through <see cref="ExecutionContext.Restore"/> so AsyncLocal change notifications fire (CultureInfo's
+    /// current cultures, for one, are thread-static caches kept in sync by such a notification); the common case,
+    /// an unchanged context, costs one compare.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void RestoreThreadState(Greenlet g)
+    {
+        Thread thread = _thread!;
+        if (!ReferenceEquals(ThreadFields.ExecutionContext(thread), g.SavedExecutionContext))
+            ExecutionContext.Restore(g.SavedExecutionContext ?? _defaultExecutionContext!);
+        ref SynchronizationContext? sc = ref ThreadFields.SynchronizationContext(thread);
+        if (!ReferenceEquals(sc, g.SavedSynchronizationContext)) sc = g.SavedSynchronizationContext;
+    }
+
+    // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
+    // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
+
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void RunContext(uint id)
+    {
+        Greenlet g = CurrentGreenlet;
+        RestoreThreadState(g);
+        object? result = null;
+        Exception? error = null;
+        try
+        {
+            object? argument = TakeTransfer();
+            g.MarkRan();
+            result = g.InvokeRun(argument);
+        }
+        catch (GreenletExit exit)
+        {
+            result = exit;          // ends the greenlet quietly: the parent gets it as a value
+        }
+        catch (Exception e)
+        {
+            error = e;              // raised in the parent
+        }
+        Retire(g, (int)id, g.OutcomeOf(result, error));
+        Greenlet to = g.LiveParent();
+        if (to.Slot < 0)
+        {
+            // a parent that never ran starts now, with the result as its argument
+            try
+            {
+                StartContext(to);
+            }
+            catch (Exception e)
+            {
+                (to, result, error) = (_root!, null, e);
+            }
+        }
+        _transferValue = result;
+        _transferError = error;
+        SwitchContexts(g, to, exiting: true);
+        Environment.FailFast("FiberRuntime: a finished greenlet was resumed, or its final switch was refused.");
+    }
+}
