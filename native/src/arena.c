@@ -13,6 +13,9 @@
  * mprotect and MADV_DONTNEED), so the slots in use form ONE read/write mapping whatever their number.
  * Elsewhere the guard page stays PROT_NONE, which splits the range into two mappings per slot, and
  * vm.max_map_count (65530 by default) then bounds the number of live fibers to about 32k. A finished slot goes to a "warm" LIFO and is reused as is: no syscall on the spawn/exit path.
+ * Fresh slots are prepared in batches ahead of use (prepare_batch): one mprotect for a whole run of slots and
+ * their top page committed up front with MADV_POPULATE_WRITE, instead of an mprotect and a first-touch page
+ * fault (tens of µs on a VM) per fiber.
  * When the hub goes idle it trims the warm list (fr_hub_trim_stacks), returning the coldest slots' pages with
  * MADV_DONTNEED in one batch, so resident memory follows the peak number of live fibers, never the number
  * ever created. */
@@ -24,6 +27,9 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23     /* Linux 5.14 */
+#endif
 #ifndef MADV_GUARD_INSTALL
 #define MADV_GUARD_INSTALL 102     /* Linux 6.13 uapi; older headers lack it, older kernels answer EINVAL */
 #endif
@@ -74,6 +80,55 @@ void fr_arena_release(fr_hub* h) {
 
 static inline char* slot_lo(const fr_hub* h, uint32_t id) { return h->base + (size_t)id * h->cfg.stack_size; }
 
+/* Makes one slot accessible on its own (the fallback when a batch cannot be). */
+static int prepare_one(fr_hub* h, uint32_t id) {
+    size_t pg = page_size();
+    char* lo = slot_lo(h, id);
+    /* With a guard marker on its lowest page the whole slot turns read/write and merges with its
+     * neighbours into one mapping; without, everything above the guard page, which stays PROT_NONE. */
+    int marked = h->guard_markers && madvise(lo, pg, MADV_GUARD_INSTALL) == 0;
+    if (marked ? mprotect(lo, h->cfg.stack_size, PROT_READ | PROT_WRITE) != 0
+               : mprotect(lo + pg, h->cfg.stack_size - pg, PROT_READ | PROT_WRITE) != 0)
+        return 0;                      /* without guard markers, usually vm.max_map_count exhausted */
+    h->ctx[id].committed = 1;
+    return 1;
+}
+
+/* Slots per batch: as many as the hub has prepared so far (it doubles), from 16 up to 256, so a small hub
+ * prepares little ahead and a large one few times. At most 256 top pages (1 MiB with 4 KiB pages) are committed
+ * ahead of use. */
+#define FR_BATCH_MIN 16u
+#define FR_BATCH_MAX 256u
+
+/* Prepares fresh slots [from, from + n): with guard markers, a marker per slot then ONE mprotect for the run
+ * (markers survive mprotect); without, the one slot asked for (its guard page must stay PROT_NONE). Then the
+ * top page of each slot, where fr_context_new writes the initial frame and the fiber's first frames live, is
+ * committed with MADV_POPULATE_WRITE where the kernel has it (probed on first use; without it the first
+ * touch faults the page in as before). Returns how many slots from `from` are ready (0 on failure). */
+static uint32_t prepare_batch(fr_hub* h, uint32_t from) {
+    size_t pg = page_size(), ss = h->cfg.stack_size;
+    uint32_t ready = 0;
+    /* without guard markers every slot prepared ahead would be two mappings of the bounded vm.max_map_count, and
+     * the mprotects could not be merged anyway: only the slot asked for */
+    if (h->guard_markers) {
+        uint32_t n = h->prepared < FR_BATCH_MIN ? FR_BATCH_MIN : h->prepared > FR_BATCH_MAX ? FR_BATCH_MAX : h->prepared;
+        if (n > h->capacity - from) n = h->capacity - from;
+        uint32_t marked = 0;
+        while (marked < n && madvise(slot_lo(h, from + marked), pg, MADV_GUARD_INSTALL) == 0) marked++;
+        if (marked && mprotect(slot_lo(h, from), (size_t)marked * ss, PROT_READ | PROT_WRITE) == 0) ready = marked;
+    }
+    if (!ready) ready = (uint32_t)prepare_one(h, from);
+    for (uint32_t i = 0; i < ready; i++) {
+        h->ctx[from + i].committed = 1;
+        if (h->populate >= 0) {
+            int ok = madvise(slot_lo(h, from + i + 1) - pg, pg, MADV_POPULATE_WRITE) == 0;
+            if (!ok && h->populate == 0) h->populate = -1;   /* EINVAL: older kernel; the first touch faults it in */
+            else if (ok) h->populate = 1;
+        }
+    }
+    return ready;
+}
+
 /* Returns a free slot id with its stack accessible, or FR_E_FULL / FR_E_NOMEM. */
 int32_t fr_arena_take(fr_hub* h) {
     uint32_t id;
@@ -81,19 +136,14 @@ int32_t fr_arena_take(fr_hub* h) {
     else if (h->cold_len) id = h->cold[--h->cold_len];
     else if (h->bump < h->capacity) id = h->bump++;
     else return FR_E_FULL;
-    fr_ctx* c = &h->ctx[id];
-    if (!c->committed) {
-        size_t pg = page_size();
-        char* lo = slot_lo(h, id);
-        /* With a guard marker on its lowest page the whole slot turns read/write and merges with its
-         * neighbours into one mapping; without, everything above the guard page, which stays PROT_NONE. */
-        int marked = h->guard_markers && madvise(lo, pg, MADV_GUARD_INSTALL) == 0;
-        if (marked ? mprotect(lo, h->cfg.stack_size, PROT_READ | PROT_WRITE) != 0
-                   : mprotect(lo + pg, h->cfg.stack_size - pg, PROT_READ | PROT_WRITE) != 0) {
+    if (!h->ctx[id].committed) {
+        /* a fresh slot at the prepared frontier starts a batch; any other (a cold id whose preparation once
+         * failed) is prepared alone */
+        int ok = id == h->prepared ? (h->prepared += prepare_batch(h, id)) > id : prepare_one(h, id);
+        if (!ok) {
             h->cold[h->cold_len++] = id;   /* keep the id; it may succeed later */
-            return FR_E_NOMEM;             /* without guard markers, usually vm.max_map_count exhausted */
+            return FR_E_NOMEM;
         }
-        c->committed = 1;
     }
     h->live++;
     return (int32_t)id;

@@ -160,6 +160,8 @@ struct fr_hub {
     uint32_t current;
     uint32_t bump;            /* slots [0, bump) have been handed out at least once */
     int guard_markers;        /* guard pages are MADV_GUARD_INSTALL markers (see arena.c) */
+    uint32_t prepared;        /* slots [0, prepared) are accessible (prepared in batches ahead of bump) */
+    int populate;             /* MADV_POPULATE_WRITE: 1 works, 0 not tried yet, -1 this kernel lacks it */
     uint32_t* warm;           /* free slots whose pages are still resident (LIFO, reused first) */
     uint32_t warm_len;
     uint32_t* cold;           /* free slots whose pages were returned with MADV_DONTNEED */

@@ -20,6 +20,7 @@ public sealed unsafe partial class Hub
 
     /// <summary>Suspends <paramref name="from"/> (the running greenlet), runs <paramref name="to"/> with the value
     /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
     {
         if (_captureWaitStacks && from.RecordsWaitStacks) CaptureSuspendedStack(from);
@@ -113,6 +114,7 @@ public sealed unsafe partial class Hub
     }
 
     /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
     {
         if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(from, to);
@@ -159,10 +161,10 @@ public sealed unsafe partial class Hub
 
     // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
     // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RunContext(uint id)
     {
         Greenlet g = CurrentGreenlet;

@@ -190,12 +190,14 @@ public sealed unsafe partial class Hub
         Thread.CurrentThread.Name = $"FiberRuntime parked fibers (hub {((Hub)GCHandle.FromIntPtr(user).Target!).Id})";
 
     [UnmanagedCallersOnly]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FiberEntry(nint native, nint user, uint id)
     {
         ((Hub)GCHandle.FromIntPtr(user).Target!).RunContext(id);
     }
 
     [UnmanagedCallersOnly]
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SwitchCallback(nint native, uint target, int exiting)
     {
         // Back in cooperative mode (a GC in progress was waited out); edit the runtime's lists with no GC

@@ -48,7 +48,7 @@ internal static class CompareCommand
         int threads = smoke ? 200 : IdleThreads;
 
         var wall = Stopwatch.StartNew();
-        var steps = new Steps(5 * 3 + 3 + 3);
+        var steps = new Steps(6 * 3 + 3 + 3);
         bool failed = false;
         var rows = new List<Row>();
 
@@ -79,6 +79,7 @@ internal static class CompareCommand
         {
             var fw = new FiberWorkloads(hub);
             rows.Add(Micro("switch ping-pong", "ns/hand-off", fw.SwitchPingPong, TaskWorkloads.SwitchPingPong, ThreadWorkloads.SwitchPingPong));
+            rows.Add(Micro($"deep stack ({DeepStackWorkloads.Depth} calls)", "ns/round trip", fw.DeepStack, DeepStackWorkloads.Task, DeepStackWorkloads.Thread));
             rows.Add(Micro("semaphore ping-pong", "ns/hand-off", fw.SemaphorePingPong, TaskWorkloads.SemaphorePingPong, ThreadWorkloads.SemaphorePingPong));
             rows.Add(Micro("yield round trip", "ns/yield", fw.Yield, TaskWorkloads.Yield, ThreadWorkloads.Yield));
             rows.Add(Micro("spawn + join (empty)", "ns/spawn", fw.SpawnJoin, TaskWorkloads.SpawnJoin, ThreadWorkloads.SpawnJoin));
@@ -123,7 +124,7 @@ internal static class CompareCommand
             IdleResult r = SelfProcess.Idle(model, count, gcReps, compactingReps: 0);
             failed |= !r.Ok && !r.Error!.StartsWith("needs", StringComparison.Ordinal);
             steps.Report(idleRow, model, r.Ok
-                ? $"{Format.Number(r.RssKiBPerUnit)} KiB/unit RSS, created in {Format.Number(r.CreateMicrosPerUnit)} µs/unit, gen0 GC {Format.Number(r.Gen0Ms)} ms, " +
+                ? $"{Format.Number(r.RssKiBPerUnit)} KiB/unit RSS, created in {Format.Number(r.CreateMicrosPerUnit)} µs/unit ({Format.Number(r.CreateMicrosPerUnitExcludingGc)} without GC pauses, {Format.Number(r.CreateCpuMicrosPerUnit)} CPU), gen0 GC {Format.Number(r.Gen0Ms)} ms, " +
                   $"full GC {Format.Number(r.FullMs)} ms, {r.Woken:N0}/{r.Count:N0} woke"
                 : r.Error!);
             return r;
@@ -131,9 +132,13 @@ internal static class CompareCommand
         IdleResult fi = Idle("fiber", units), ai = Idle("async", asyncUnits), ti = Idle("threads", threads);
         Cell C(IdleResult r, Func<IdleResult, double> f) => r.Ok ? Cell.Of(f(r)) : Cell.Missing(r.Error!);
         rows.Add(new Row("idle unit memory (RSS after full GC)", "KiB/unit", false, C(fi, r => r.RssKiBPerUnit), C(ai, r => r.RssKiBPerUnit), C(ti, r => r.RssKiBPerUnit)));
-        rows.Add(new Row("create an idle unit", "µs/unit", false, C(fi, r => r.CreateMicrosPerUnit), C(ai, r => r.CreateMicrosPerUnit), C(ti, r => r.CreateMicrosPerUnit)));
+        rows.Add(new Row("create an idle unit (GC pauses excluded)", "µs/unit", false,
+            C(fi, r => r.CreateMicrosPerUnitExcludingGc), C(ai, r => r.CreateMicrosPerUnitExcludingGc), C(ti, r => r.CreateMicrosPerUnitExcludingGc)));
         rows.Add(new Row("gen0 GC pause while they wait", "ms", false, C(fi, r => r.Gen0Ms), C(ai, r => r.Gen0Ms), C(ti, r => r.Gen0Ms), ThreadRatio: threads == units));
         rows.Add(new Row("full blocking GC pause while they wait", "ms", false, C(fi, r => r.FullMs), C(ai, r => r.FullMs), C(ti, r => r.FullMs), ThreadRatio: threads == units));
+        // per waiting unit, so that fibers compare with threads whatever their counts
+        rows.Add(new Row("gen0 GC pause per waiting unit", "ns/unit", false, C(fi, r => r.Gen0NsPerUnit), C(ai, r => r.Gen0NsPerUnit), C(ti, r => r.Gen0NsPerUnit)));
+        rows.Add(new Row("full GC pause per waiting unit", "ns/unit", false, C(fi, r => r.FullNsPerUnit), C(ai, r => r.FullNsPerUnit), C(ti, r => r.FullNsPerUnit)));
 
         // ---- the table ----
         Console.WriteLine($"Fibers vs Tasks vs OS threads, one run{(smoke ? " (SMOKE: tiny runs, numbers meaningless)" : "")}: {Format.Machine()}");
@@ -173,6 +178,11 @@ internal static class CompareCommand
         - switch ping-pong: fiber = two greenlets Switch()ing to each other; Task = two async methods handing off
           through a reusable IValueTaskSource whose continuation runs inline (no allocation, no pool hop: the cheapest
           Task hand-off); thread = two threads, AutoResetEvent each way.
+        - deep stack: the switch ping-pong with the suspended side {DeepStackWorkloads.Depth} calls deep, per round trip
+          (suspend + resume, two hand-offs): fiber = {DeepStackWorkloads.Depth} plain non-inlined calls, then Switch();
+          Task = {DeepStackWorkloads.Depth} nested async Task methods each awaiting the next, the innermost awaiting the
+          same inline IValueTaskSource (every level allocates and runs a continuation); thread = {DeepStackWorkloads.Depth}
+          calls, then AutoResetEvent.WaitOne().
         - semaphore ping-pong: fiber = two fibers, FiberSemaphore Release/Acquire (through the hub's run queue);
           Task = two async methods, SemaphoreSlim.WaitAsync; thread = two threads, SemaphoreSlim.Wait.
         - yield round trip: one unit gives up its turn and is resumed with nothing else to run: Fiber.Yield()
@@ -186,8 +196,10 @@ internal static class CompareCommand
           objects, ~220 B) and waits: {units:N0} fibers parked on one FiberEvent (one hub, 256 KiB stack reserved each),
           {asyncUnits:N0} async methods awaiting one TaskCompletionSource, {threads:N0} threads (64 KiB stacks) blocked on
           one ManualResetEventSlim. Memory: RSS growth after a full GC ÷ units (hub / runtime set-up included).
-          Create: spawn until every unit waits. GC pauses: median of the runtime's pause for gen0 GCs induced by
-          allocating, and of GC.Collect(2, Forced, blocking) — while all units wait. Every unit is then woken and
-          checked. Thread GC ratios are n/a when the thread count differs (a GC walks every thread's stack).
+          Create: spawn until every unit waits, less the GC pauses that fell into it. GC pauses: median of the
+          runtime's pause for gen0 GCs induced by allocating, and of GC.Collect(2, Forced, blocking) — while all units
+          wait. Every unit is then woken and checked. Thread GC ratios are n/a when the thread count differs (a GC
+          walks every thread's stack); the per-unit rows divide each pause by its model's unit count (the process's
+          fixed GC cost, ~1 ms, included), so there fibers and threads compare per parked unit.
         """;
 }

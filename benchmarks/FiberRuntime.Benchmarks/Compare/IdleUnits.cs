@@ -41,6 +41,7 @@ internal sealed class IdleResult
 
     public double CreateSeconds { get; set; }
     public double CreateGcPauseSeconds { get; set; }   // GC pauses while the units were being created
+    public double CreateCpuSeconds { get; set; }       // the process's CPU time (user + system, all threads) meanwhile
     public int CreateGcCount { get; set; }
     public double WakeSeconds { get; set; }
     public int Arrived { get; set; }
@@ -49,6 +50,10 @@ internal sealed class IdleResult
     public double[] Gen0PausesMs { get; set; } = [];
     public double[] FullPausesMs { get; set; } = [];
     public double[] FullCompactingPausesMs { get; set; } = [];
+    // the process's CPU time (all threads) over each induced gen0 GC / forced full GC: on a loaded machine a pause
+    // also counts the time the GC waited for a core, its CPU time does not
+    public double[] Gen0CpuMs { get; set; } = [];
+    public double[] FullCpuMs { get; set; } = [];
 
     // fibers only: resident pages of each parked fiber's stack (mincore), and managed frames below the wait
     public long StackPagesTotal { get; set; }
@@ -69,11 +74,17 @@ internal sealed class IdleResult
     [JsonIgnore] public double StackKiBPerUnit => StackPagesTotal * (double)PageSize / 1024 / Count;
     [JsonIgnore] public double? VmaBytesPerUnit => VmaBefore is { } b && VmaAfter is { } a && VmaSize is { } s ? (a - b) * (double)s / Count : null;
     [JsonIgnore] public double CreateMicrosPerUnit => CreateSeconds * 1e6 / Count;
+    /// <summary>CPU time per unit created: on a loaded machine wall time mostly measures waiting for a core.</summary>
+    [JsonIgnore] public double CreateCpuMicrosPerUnit => CreateCpuSeconds * 1e6 / Count;
     [JsonIgnore] public double CreateGcMicrosPerUnit => CreateGcPauseSeconds * 1e6 / Count;
     [JsonIgnore] public double WakeMicrosPerUnit => WakeSeconds * 1e6 / Count;
     [JsonIgnore] public double Gen0Ms => Median(Gen0PausesMs);
     [JsonIgnore] public double FullMs => Median(FullPausesMs);
     [JsonIgnore] public double FullCompactingMs => Median(FullCompactingPausesMs);
+    [JsonIgnore] public double Gen0NsPerUnit => Gen0Ms * 1e6 / Count;
+    [JsonIgnore] public double FullNsPerUnit => FullMs * 1e6 / Count;
+    /// <summary>Creation time per unit without the GC pauses that fell into it.</summary>
+    [JsonIgnore] public double CreateMicrosPerUnitExcludingGc => (CreateSeconds - CreateGcPauseSeconds) * 1e6 / Count;
 
     public static double Median(double[] xs)
     {
@@ -194,16 +205,26 @@ internal static class IdleUnits
     private static void GcPauses(IdleResult r, int reps)
     {
         var gen0 = new List<double>();
+        var gen0Cpu = new List<double>();
         for (int attempt = 0; gen0.Count < reps && attempt < reps * 20; attempt++)
         {
             int before = GC.CollectionCount(0);
+            TimeSpan cpu = CpuTime();
             while (GC.CollectionCount(0) == before) s_sink = new byte[512];
+            double cpuMs = (CpuTime() - cpu).TotalMilliseconds;
             GCMemoryInfo info = GC.GetGCMemoryInfo(GCKind.Ephemeral);
-            if (info.Generation == 0 && info.PauseDurations.Length > 0) gen0.Add(info.PauseDurations[0].TotalMilliseconds);
+            if (info.Generation == 0 && info.PauseDurations.Length > 0)
+            {
+                gen0.Add(info.PauseDurations[0].TotalMilliseconds);
+                gen0Cpu.Add(cpuMs);
+            }
         }
         s_sink = null;
         r.Gen0PausesMs = [.. gen0];
+        r.Gen0CpuMs = [.. gen0Cpu];
+        TimeSpan fullCpu = CpuTime();
         r.FullPausesMs = FullGcPauses(reps, compacting: false);
+        r.FullCpuMs = [(CpuTime() - fullCpu).TotalMilliseconds / Math.Max(1, reps)];
         r.FullCompactingPausesMs = FullGcPauses(s_compactingReps, compacting: true);
     }
 
@@ -223,11 +244,14 @@ internal static class IdleUnits
         return full;
     }
 
-    private static (TimeSpan Pause, int Count) GcSoFar() => (GC.GetTotalPauseDuration(), GC.CollectionCount(0));
+    private static TimeSpan CpuTime() => Process.GetCurrentProcess().TotalProcessorTime;
 
-    private static void CreatedWith(IdleResult r, double seconds, (TimeSpan Pause, int Count) gcAtStart)
+    private static (TimeSpan Pause, int Count, TimeSpan Cpu) GcSoFar() => (GC.GetTotalPauseDuration(), GC.CollectionCount(0), CpuTime());
+
+    private static void CreatedWith(IdleResult r, double seconds, (TimeSpan Pause, int Count, TimeSpan Cpu) gcAtStart)
     {
         r.CreateSeconds = seconds;
+        r.CreateCpuSeconds = (CpuTime() - gcAtStart.Cpu).TotalSeconds;
         r.CreateGcPauseSeconds = (GC.GetTotalPauseDuration() - gcAtStart.Pause).TotalSeconds;
         r.CreateGcCount = GC.CollectionCount(0) - gcAtStart.Count;
         Progress(r, $"created in {seconds:F2} s ({r.CreateGcCount} GCs pausing {r.CreateGcPauseSeconds:F2} s meanwhile); measuring memory");

@@ -43,6 +43,9 @@ internal sealed class FiberWorkloads(BenchmarkHub hub)
         return Checks.PerHandOff((double)ping.Switch(null)!, n, rounds);
     });
 
+    /// <summary>See <see cref="DeepStackWorkloads"/>: n round trips of a greenlet suspended 10 plain calls deep.</summary>
+    public double DeepStack(long n) => OnHub(() => DeepStackWorkloads.Fiber(n));
+
     /// <summary>Two fibers handing a permit back and forth through two <see cref="FiberSemaphore"/>s; n hand-offs.</summary>
     public double SemaphorePingPong(long n) => OnHub(() =>
     {

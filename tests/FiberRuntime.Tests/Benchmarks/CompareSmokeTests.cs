@@ -13,9 +13,10 @@ public sealed class CompareSmokeTests(ITestOutputHelper output)
 {
     private static readonly string[] Rows =
     [
-        "switch ping-pong", "semaphore ping-pong", "yield round trip", "spawn + join (empty)", "queue hand-off, capacity 64",
-        "echo, 50 connections, 64 B", "idle unit memory (RSS after full GC)", "create an idle unit",
-        "gen0 GC pause while they wait", "full blocking GC pause while they wait",
+        "switch ping-pong", "deep stack (10 calls)", "semaphore ping-pong", "yield round trip", "spawn + join (empty)", "queue hand-off, capacity 64",
+        "echo, 50 connections, 64 B", "idle unit memory (RSS after full GC)", "create an idle unit (GC pauses excluded)",
+        "gen0 GC pause while they wait", "full blocking GC pause while they wait", "gen0 GC pause per waiting unit",
+        "full GC pause per waiting unit",
     ];
 
     [Fact]
