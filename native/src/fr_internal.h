@@ -64,7 +64,7 @@ int fr_descriptor_parse(const char* json, fr_layout* out, long* threadstore_inde
 int fr_layout_fingerprint(const fr_layout* layout, char* out, size_t n);
 
 /* Reads runtime memory without faulting. Returns 1 on success, 0 when [src, src+n) is not all readable.
- * Uses process_vm_readv, or a pipe where that system call is missing (see contract.c). */
+ * Uses process_vm_readv, or a pipe where that system call is missing (see saferead.c). */
 int fr_safe_read(void* dst, uintptr_t src, size_t n);
 /* The two ways, for the tests: fr_safe_read_vm returns -1 when process_vm_readv is ENOSYS. */
 int fr_safe_read_vm(void* dst, uintptr_t src, size_t n);
