@@ -270,7 +270,11 @@ public class Greenlet
 
     internal void MarkStarted() => _state = State.Started;
 
-    internal void MarkRan() => _everRan = true;
+    internal void MarkRan()
+    {
+        _everRan = true;
+        Waiting.Resumes++;      // a hand-off that started this run can tell it happened (Scheduler.HandOffFailed)
+    }
 
     internal void MarkNotStarted()
     {

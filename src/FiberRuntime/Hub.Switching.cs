@@ -71,7 +71,7 @@ public sealed unsafe partial class Hub
         return value;
     }
 
-    private void StartContext(Greenlet g)
+    internal void StartContext(Greenlet g)
     {
         if (_live >= _options.MaxFibers) throw HubFull();
         int id = NativeMethods.fr_context_new(_native);
@@ -187,7 +187,10 @@ public sealed unsafe partial class Hub
         }
         Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
-        if (to.Slot < 0)
+        // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly
+        if (error is null && ReferenceEquals(to, _scheduler.LoopIfCreated) && _scheduler.TakeHandOff(out object? nextValue, out Exception? nextError) is { } next)
+            (to, result, error) = (next, nextValue, nextError);
+        else if (to.Slot < 0)
         {
             // a parent that never ran starts now, with the result as its argument
             try

@@ -6,7 +6,8 @@ namespace FiberRuntime.Scheduling;
 // The waiting protocol (gevent's _hub_primitives). Every blocking primitive follows it; nothing is allocated per wait:
 //   int token = scheduler.PrepareWait();              // a new wait of the current greenlet
 //   ... register (greenlet, token) with whatever will wake it, maybe with a timeout ...
-//   object? v = scheduler.Park("FiberEvent.Wait");    // switch to the hub loop until woken; throws if woken with an error
+//   object? v = scheduler.Park("FiberEvent.Wait");    // switch away (to the next ready greenlet, or the hub loop) until
+//                                                     // woken; throws if woken with an error
 //   ... unregister in a finally ...
 // Wake(greenlet, token, value) resumes that wait once (later wakes for the same token are ignored), in FIFO order
 // through the ready queue. A kill bumps the token (so every registration of the current wait goes stale) and
@@ -22,8 +23,8 @@ internal sealed partial class Scheduler
         return ++w.Token;
     }
 
-    /// <summary>Switches from the running greenlet to the hub loop until its current wait is woken; returns the
-    /// value it was woken with, or throws the exception it was woken with.</summary>
+    /// <summary>Suspends the running greenlet until its current wait is woken, switching to the next ready greenlet
+    /// (a hand-off) or to the hub loop; returns the value it was woken with, or throws the exception it was woken with.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? Park(string reason, object? subject = null)
     {
@@ -45,14 +46,26 @@ internal sealed partial class Scheduler
         if (!ReferenceEquals(w.Reason, reason)) w.Reason = reason;
         if (!ReferenceEquals(w.Subject, subject)) w.Subject = subject;
         w.IsParked = true;
+        // straight to the next ready greenlet when the loop's round allows it (Scheduler.HandOff.cs); else the loop
+        object? value = null;
+        Exception? error = null;
+        Greenlet? next = _roundLeft > 0 ? TakeHandOff(out value, out error) : null;
+        int nextResumes = next is null ? 0 : next.Waiting.Resumes;
         try
         {
-            return _hub.Transfer(g, LoopGreenlet, null, null);
+            if (next is null) return _hub.Transfer(g, LoopGreenlet, null, null);
+            if (ReferenceEquals(next, g)) return EndOwnWait(value, error);
+            return _hub.Transfer(g, next, value, error);
+        }
+        catch (Exception) when (HandOffFailed(g, next, nextResumes, value, error))
+        {
+            throw;      // never: the filter is always false
         }
         finally
         {
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
+            g.Waiting.Resumes++;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
         }
     }
