@@ -163,9 +163,10 @@ public partial class Fiber : Greenlet
     {
         _exception = error;
         _status = error is null ? Status.Succeeded : Status.Failed;
-        Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
+        _cancellationRequested = true;          // its token is cancelled at the end (Fiber.Cancellation.cs)
+        Interlocked.MemoryBarrier();            // publish both before looking for a cross-thread waiter or token
         _done?.Set();
-        CancelFiberToken();
+        CancelCreatedToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();

@@ -273,7 +273,7 @@ public class Greenlet
     internal void MarkRan()
     {
         _everRan = true;
-        Waiting.Resumes++;      // a hand-off that started this run can tell it happened (Scheduler.HandOffFailed)
+        _hub.Scheduler.Resumes++;       // a hand-off that started this run can tell it happened (Scheduler.HandOffFailed)
     }
 
     internal void MarkNotStarted()

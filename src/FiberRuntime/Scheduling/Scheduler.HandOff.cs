@@ -99,15 +99,18 @@ internal sealed partial class Scheduler
         return value;
     }
 
+    /// <summary>Greenlets resumed so far, counted by the resumed greenlet itself as it leaves Park or begins its run
+    /// (64 bits: never wraps). A greenlet that hands off and finds it unchanged knows that nothing ran.</summary>
+    internal long Resumes;
+
     /// <summary>Exception filter of Park (always false: the exception goes on). Either <paramref name="g"/> was
     /// resumed with an exception, or its switch to <paramref name="next"/> failed before anything ran (a switch inside
     /// a callback from native code is refused): then <paramref name="next"/> goes back to the front, still next.</summary>
-    private bool HandOffFailed(Greenlet g, Greenlet? next, int nextResumes, object? value, Exception? error)
+    private bool HandOffFailed(Greenlet g, Greenlet? next, long resumesBefore, object? value, Exception? error)
     {
-        // a greenlet counts its resumptions (Park, and the start of its run): if next's count moved, it ran
-        if (next is null || ReferenceEquals(next, g) || next.Waiting.Resumes != nextResumes)
+        if (next is null || ReferenceEquals(next, g) || Resumes != resumesBefore)
         {
-            g.Waiting.Resumes++;            // resumed: count it before any filter further up can switch
+            Resumes++;              // g resumed: count it before any filter further up can switch
             return false;
         }
         next.Waiting.WakePending = true;

@@ -50,14 +50,14 @@ internal sealed partial class Scheduler
         object? value = null;
         Exception? error = null;
         Greenlet? next = _roundLeft > 0 ? TakeHandOff(out value, out error) : null;
-        int nextResumes = next is null ? 0 : next.Waiting.Resumes;
+        long resumes = Resumes;
         try
         {
             if (next is null) return _hub.Transfer(g, LoopGreenlet, null, null);
             if (ReferenceEquals(next, g)) return EndOwnWait(value, error);
             return _hub.Transfer(g, next, value, error);
         }
-        catch (Exception) when (HandOffFailed(g, next, nextResumes, value, error))
+        catch (Exception) when (HandOffFailed(g, next, resumes, value, error))
         {
             throw;      // never: the filter is always false
         }
@@ -65,7 +65,7 @@ internal sealed partial class Scheduler
         {
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
-            g.Waiting.Resumes++;
+            Resumes++;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
         }
     }

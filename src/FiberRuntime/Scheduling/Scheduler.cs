@@ -131,8 +131,9 @@ internal sealed partial class Scheduler
         }
     }
 
-    /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run what is
-    /// ready, then sleep in the reactor until the next timer or a wake-up.</summary>
+    /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run a round of what
+    /// is ready (bounded: see <see cref="RunReady"/>), then sleep in the reactor until the next timer or a wake-up (or,
+    /// when work is still ready, only poll it).</summary>
     private void RunLoop()
     {
         IReactor reactor = _reactor!;
@@ -171,8 +172,8 @@ internal sealed partial class Scheduler
         return (int)Math.Min(int.MaxValue, Math.Ceiling(ticks * 1000.0 / Stopwatch.Frequency));
     }
 
-    /// <summary>Runs a round of the ready queue: at most what was ready when it began, and at least
-    /// <see cref="HandOffsPerRound"/> entries. Greenlets that suspend meanwhile switch straight to the next entry
+    /// <summary>Runs a round of the ready queue: as many entries as were ready when it began, or
+    /// <see cref="HandOffsPerRound"/> if that is more. Greenlets that suspend meanwhile switch straight to the next entry
     /// (<see cref="TakeHandOff"/>), spending the same budget; control comes back here when it is spent, when the next
     /// entry is a callback, or when nothing is ready. Returns how many entries ran.</summary>
     private int RunReady()

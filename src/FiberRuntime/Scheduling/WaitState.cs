@@ -8,7 +8,6 @@ internal struct WaitState
     internal int Token;                     // the current wait: a wake-up for another token is stale
     internal bool WakePending;              // its wake-up is in the ready queue
     internal bool IsParked;                 // suspended in Scheduler.Park (not in a raw Greenlet.Switch)
-    internal int Resumes;                   // counts resumptions from Park and the start of the run (see Scheduler.HandOffFailed)
     internal Exception? PendingInterrupt;   // a kill/timeout that arrived while a wake-up was on its way
     internal string? Reason;                // valid while IsParked; kept afterwards (a reference store costs a barrier)
     internal object? Subject;               // what the wait is on, formatted only when a message needs it
