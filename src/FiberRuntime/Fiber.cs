@@ -170,7 +170,12 @@ public partial class Fiber : Greenlet
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
-        _joiners?.WakeAll(Hub);
+        if (_joiners is { } joiners)
+        {
+            joiners.WakeAll(Hub);
+            _joiners = null;                // a finished fiber is never waited on again: the queue can serve another
+            Hub.Scheduler.ReturnWaitQueue(joiners);
+        }
     }
 
     // ---- waiting for it -----------------------------------------------------------------------------------
@@ -185,7 +190,7 @@ public partial class Fiber : Greenlet
         Hub hub = Hub;
         if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
         if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
-        hub.WaitOn(_joiners ??= new WaitQueue(), timeout, "Fiber.Join", subject: this);
+        hub.WaitOn(_joiners ??= hub.Scheduler.RentWaitQueue(), timeout, "Fiber.Join", subject: this);
         return IsReady;
     }
 

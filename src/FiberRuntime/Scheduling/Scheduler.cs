@@ -15,6 +15,7 @@ internal sealed partial class Scheduler
     private readonly ReadyQueue _ready = new();
     private readonly TimerHeap _timers = new();
     private readonly ConcurrentQueue<Action> _inbox = new();
+    private WaitQueue? _spareWaitQueue;
     private IReactor? _reactor;
     private Greenlet? _loop;
     private int _keepAlive;              // outstanding things that may wake the hub from outside (Task awaits, ...)
@@ -89,6 +90,23 @@ internal sealed partial class Scheduler
     internal void ScheduleCallback(Action<object?> callback, object? state)
     {
         _ready.Enqueue(callback, state, 0, isError: false);
+    }
+
+    /// <summary>An empty wait queue, reused: a fiber's joiners use one each, from the first join to the fiber's end,
+    /// and spawn-and-join would otherwise allocate one per fiber.</summary>
+    internal WaitQueue RentWaitQueue()
+    {
+        WaitQueue? q = _spareWaitQueue;
+        if (q is null) return new WaitQueue();
+        _spareWaitQueue = null;
+        return q;
+    }
+
+    /// <summary>Gives back a queue that is empty and that nothing will link a node into again. A waiter woken from it
+    /// may still call <see cref="WaitQueue.Remove"/> on it: a no-op, its node is in no queue.</summary>
+    internal void ReturnWaitQueue(WaitQueue q)
+    {
+        if (q.IsEmpty) _spareWaitQueue = q;
     }
 
     internal void StartTimer(HubTimer timer, TimeSpan delay) => _timers.Add(timer, Hub.DueAfter(delay));
