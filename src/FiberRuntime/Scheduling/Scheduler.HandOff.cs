@@ -100,25 +100,21 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>Greenlets resumed so far, counted by the resumed greenlet itself as it leaves Park or begins its run
-    /// (64 bits: never wraps). A greenlet that hands off and finds it unchanged knows that nothing ran.</summary>
+    /// (64 bits: never wraps). A greenlet that handed off and finds it unchanged when Park ends knows nothing ran.</summary>
     internal long Resumes;
 
-    /// <summary>Exception filter of Park (always false: the exception goes on). Either <paramref name="g"/> was
-    /// resumed with an exception, or its switch to <paramref name="next"/> failed before anything ran (a switch inside
-    /// a callback from native code is refused): then <paramref name="next"/> goes back to the front, still next.</summary>
-    private bool HandOffFailed(Greenlet g, Greenlet? next, long resumesBefore, object? value, Exception? error)
+    /// <summary>The switch from <paramref name="g"/> to <paramref name="next"/> failed before anything ran (a switch
+    /// inside a callback from native code is refused; the exception is on its way out of Park): <paramref name="next"/>
+    /// goes back to the front of the queue, still next. Nothing can have switched meanwhile: the exception passes only
+    /// the frames inside the same callback, where every switch is refused.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void HandOffRefused(Greenlet g, Greenlet next, object? value, Exception? error)
     {
-        if (next is null || ReferenceEquals(next, g) || Resumes != resumesBefore)
-        {
-            Resumes++;              // g resumed: count it before any filter further up can switch
-            return false;
-        }
         next.Waiting.WakePending = true;
         _roundLeft++;
         _ranInRound--;
         if (_monitored) BeginMonitoredRun(g);
         if (error is null) _ready.PushFront(next, value, next.Waiting.Token, isError: false);
         else _ready.PushFront(next, error, next.Waiting.Token, isError: true);
-        return false;
     }
 }

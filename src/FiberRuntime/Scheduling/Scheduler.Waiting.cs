@@ -57,12 +57,10 @@ internal sealed partial class Scheduler
             if (ReferenceEquals(next, g)) return EndOwnWait(value, error);
             return _hub.Transfer(g, next, value, error);
         }
-        catch (Exception) when (HandOffFailed(g, next, resumes, value, error))
-        {
-            throw;      // never: the filter is always false
-        }
         finally
         {
+            // nothing resumed since the hand-off began: the switch to `next` was refused (Scheduler.HandOff.cs)
+            if (Resumes == resumes && next is not null && !ReferenceEquals(next, g)) HandOffRefused(g, next, value, error);
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
             Resumes++;
