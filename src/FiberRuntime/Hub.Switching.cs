@@ -187,8 +187,10 @@ public sealed unsafe partial class Hub
         }
         Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
-        // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly
-        if (error is null && ReferenceEquals(to, _scheduler.LoopIfCreated) && _scheduler.TakeHandOff(out object? nextValue, out Exception? nextError) is { } next)
+        // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw
+        // greenlet keeps greenlet semantics: whatever switched to it, e.g. a hub callback, gets its result.)
+        if (error is null && g is Fiber && ReferenceEquals(to, _scheduler.LoopIfCreated) &&
+            _scheduler.TakeHandOff(out object? nextValue, out Exception? nextError) is { } next)
             (to, result, error) = (next, nextValue, nextError);
         else if (to.Slot < 0)
         {

@@ -262,6 +262,25 @@ public sealed class HandOffTests
     }
 
     [Fact]
+    public void A_raw_greenlet_started_by_a_hub_callback_returns_to_it_even_with_fibers_ready()
+    {
+        object? got = null;
+        Hub.Run(() =>
+        {
+            Fiber busy = Fiber.Spawn(() =>
+            {
+                for (int i = 0; i < 5; i++) Fiber.Yield();
+            });
+            Fiber done = Fiber.Spawn(() => { });
+            // link callbacks run on the hub loop: a greenlet created there has the loop as its parent
+            done.Link(_ => got = new Greenlet(_ => "its result").Switch());
+            Fiber.JoinAll([busy, done]);
+            Fiber.Yield();
+        });
+        Assert.Equal("its result", got);
+    }
+
+    [Fact]
     public void A_spawn_and_join_loop_runs_each_fiber_once_and_leaves_nothing_behind()
     {
         Hub.Run(() =>
