@@ -107,10 +107,12 @@ public class Greenlet
     private protected Greenlet(Hub hub, Greenlet? parent)
     {
         _hub = hub;
-        _parent = parent;
+        // a new object's fields are null already: store only what is there (each reference store costs a GC write
+        // barrier, and a spawned fiber usually has no parent yet and its spawner no synchronization context)
+        if (parent is not null) _parent = parent;
         Thread thread = Thread.CurrentThread;
-        SavedExecutionContext = Interop.ThreadFields.ExecutionContext(thread);
-        SavedSynchronizationContext = Interop.ThreadFields.SynchronizationContext(thread);
+        if (Interop.ThreadFields.ExecutionContext(thread) is { } ec) SavedExecutionContext = ec;
+        if (Interop.ThreadFields.SynchronizationContext(thread) is { } sc) SavedSynchronizationContext = sc;
     }
 
     private protected Greenlet(Hub hub, int rootSlot)
