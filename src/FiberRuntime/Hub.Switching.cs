@@ -164,6 +164,9 @@ public sealed unsafe partial class Hub
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
+    // The greenlet's body is called from this frame (Greenlet.InvokeRun and Fiber.RunBody are inlined here, with no
+    // exception handling of their own; an exception that ends the run is sorted here by Greenlet.RunEndedBy), so a
+    // parked fiber's stack holds FiberEntry, this frame, then the user's code: every GC walks each of those frames.
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private void RunContext(uint id)
     {
@@ -177,13 +180,9 @@ public sealed unsafe partial class Hub
             g.MarkRan();
             result = g.InvokeRun(argument);
         }
-        catch (GreenletExit exit)
-        {
-            result = exit;          // ends the greenlet quietly: the parent gets it as a value
-        }
         catch (Exception e)
         {
-            error = e;              // raised in the parent
+            (result, error) = g.RunEndedBy(e);
         }
         Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
