@@ -71,8 +71,8 @@ internal static class ParkedFrames
         StackFrame[] frames = recorded.GetFrames();
         bool[] user = frames.Select(fr => fr.GetMethod()?.DeclaringType?.Assembly != typeof(Hub).Assembly).ToArray();
         int firstUser = Array.IndexOf(user, true), lastUser = Array.LastIndexOf(user, true);
-        if (firstUser < 0) throw new InvalidOperationException("no frame of the fiber's body in its recorded stack");
         string[] methods = frames.Select(fr => fr.GetMethod() is { } m ? $"{m.DeclaringType?.Name}.{m.Name}" : "?").ToArray();
+        if (firstUser < 0) throw new InvalidOperationException("no frame of the fiber's body in its recorded stack: " + string.Join(", ", methods));
         s.Release();
         f.Join();
         if (!f.IsSuccessful) throw new InvalidOperationException($"the waiting fiber failed: {f.Exception}");
