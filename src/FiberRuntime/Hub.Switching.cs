@@ -164,26 +164,22 @@ public sealed unsafe partial class Hub
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
-    // The greenlet's body is called from this frame (Greenlet.InvokeRun and Fiber.RunBody are inlined here, with no
-    // exception handling of their own; an exception that ends the run is sorted here by Greenlet.RunEndedBy), so a
-    // parked fiber's stack holds FiberEntry, this frame, then the user's code: every GC walks each of those frames.
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private void RunContext(uint id)
+    /// <summary>The start of a context's run, inlined into <see cref="FiberEntry"/> up to the greenlet's body (see
+    /// there); returns the argument of its first switch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private object? StartRun(Greenlet g)
     {
-        Greenlet g = CurrentGreenlet;
         RestoreThreadState(g);
-        object? result = null;
-        Exception? error = null;
-        try
-        {
-            object? argument = TakeTransfer();
-            g.MarkRan();
-            result = g.InvokeRun(argument);
-        }
-        catch (Exception e)
-        {
-            (result, error) = g.RunEndedBy(e);
-        }
+        object? argument = TakeTransfer();
+        g.MarkRan();
+        return argument;
+    }
+
+    /// <summary>The end of a context's run (<paramref name="result"/> or <paramref name="error"/>, as its body left
+    /// them): retire it and switch away for good.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void EndRun(Greenlet g, uint id, object? result, Exception? error)
+    {
         Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
         if (to.Slot < 0)

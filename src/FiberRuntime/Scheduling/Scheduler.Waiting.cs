@@ -92,8 +92,9 @@ internal sealed partial class Scheduler
     // try/finally included: .NET 10 inlines it) into the public blocking method that calls them, which is compiled
     // fully optimized from its first call (AggressiveOptimization: a fiber that parks in Tier0 code keeps those
     // frames, more of them and each reporting every GC slot). What stays is that method and NativeSwitch, whose
-    // P/Invoke cannot be inlined inside a try region. FiberRuntime.TestHost's `frames` command prints them per kind
-    // of wait; ParkedFrameTests pins the counts. A caller of WaitOn must be marked AggressiveOptimization itself.
+    // P/Invoke cannot be inlined inside a try region; with the entry (FiberEntry) and the user's body, a parked fiber
+    // is 4 frames. FiberRuntime.TestHost's `frames` command prints them per kind of wait; ParkedFrameTests pins the
+    // counts. A caller of WaitOn must be marked AggressiveOptimization itself.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null, object? subject = null)
     {
