@@ -71,6 +71,7 @@ internal sealed partial class Scheduler
     /// <summary>Parks the running greenlet <paramref name="g"/> in its wait <paramref name="token"/>, with its own timer
     /// armed when <paramref name="timeout"/> is finite: the one park-with-timeout path. A timeout wakes it with
     /// <see cref="WakeTimer.TimedOut"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
     {
         if (timeout is not { } t || t == Timeout.InfiniteTimeSpan) return Park(reason, subject);
@@ -97,13 +98,15 @@ internal sealed partial class Scheduler
     /// <summary>The common blocking wait: joins <paramref name="queue"/> (optionally offering <paramref name="item"/>),
     /// parks until woken or until <paramref name="timeout"/> passes, and leaves the queue whatever happened.
     /// Returns the wake-up value, or <see cref="WakeTimer.TimedOut"/>.</summary>
-    // The wait paths are compiled fully optimized from their first call, with Park and the hub's Transfer and
-    // SwitchContexts inlined into them (AggressiveInlining: a method marked AggressiveOptimization is never inlined
-    // itself, and without profile data the JIT declines Park). A parked fiber keeps the frames it parked with for as
-    // long as it waits, so fibers that park before tiering would keep Tier0 frames — more of them, each reporting
-    // every GC slot — through every GC. A fiber parked on FiberEvent before tier-up: 16 managed frames before, 12 now
-    // (8 after tier-up either way); gen0 GC CPU per parked fiber about -20% to -30% (measured on the pre-split hub).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Every GC walks every frame of every parked fiber, for as long as it waits, so a wait leaves as few frames as it
+    // can: WaitOn, ParkWithTimeout, Park and the hub's Transfer and SwitchContexts are inlined (AggressiveInlining,
+    // try/finally included: .NET 10 inlines it) into the public blocking method that calls them, which is compiled
+    // fully optimized from its first call (AggressiveOptimization: a fiber that parks in Tier0 code keeps those
+    // frames, more of them and each reporting every GC slot). What stays is that method and NativeSwitch, whose
+    // P/Invoke cannot be inlined inside a try region; with the entry (FiberEntry) and the user's body, a parked fiber
+    // is 4 frames. FiberRuntime.TestHost's `frames` command prints them per kind of wait; ParkedFrameTests pins the
+    // counts. A caller of WaitOn must be marked AggressiveOptimization itself.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null, object? subject = null)
     {
         Greenlet g = _hub.CurrentGreenlet;
@@ -136,6 +139,7 @@ internal sealed partial class Scheduler
 
     /// <summary>Parks the running greenlet until <paramref name="fd"/> is ready (readable, or writable with
     /// <paramref name="write"/>) or <paramref name="timeout"/> passes; true if it became ready.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool WaitDescriptor(int fd, bool write, TimeSpan? timeout)
     {
         Greenlet g = _hub.CurrentGreenlet;
