@@ -136,6 +136,11 @@ typedef struct fr_chain {
  * identity thread; lane 0 holds every other suspended context (which has no exception records). */
 #define FR_MAX_LANES 128
 #define FR_HANDLER_LANE_CAP 8
+/* Lane 0 finds where a context goes by walking its chains while it holds at most FR_INDEX_ON contexts (a switch
+ * among a few fibers then pays no bit-tree upkeep); past that it builds the bit trees, O(n) once, and drops them
+ * again below FR_INDEX_OFF. The gap makes a rebuild cost at least (FR_INDEX_ON - FR_INDEX_OFF) registrations. */
+#define FR_INDEX_ON 64
+#define FR_INDEX_OFF 16
 
 typedef struct fr_lane {
     char* thread;
@@ -144,7 +149,8 @@ typedef struct fr_lane {
     char* orig_gcframe;
     fr_chain chain[FR_LISTS];
     uint32_t count;           /* contexts registered on it */
-    int indexed;              /* lane 0: its chains keep bit trees */
+    int indexed;              /* lane 0: its chains may keep bit trees (allocated) */
+    int index_live;           /* ... and do now: the lane is past FR_INDEX_ON (see lane_index_fit in hub.c) */
     int free_pos;             /* position in fr_hub.free_lanes, -1 when full or not a handler lane */
     pthread_t os_thread;
     int started;

@@ -10,8 +10,9 @@
  *   - lists are only edited in fr_switch_core / fr_context_abandon / fr_hub_detach, which run in
  *     cooperative mode with no GC safe point (SuppressGCTransition), so no stack walk sees a half edit.
  * A switch usually moves the incoming context into the outgoing one's place in address order: O(1). Otherwise
- * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor), plus the length of
- * the one context's own lists. Never O(number of fibers). */
+ * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor; on a lane of at most
+ * FR_INDEX_ON contexts a walk of at most that many), plus the length of the one context's own lists. Never
+ * O(number of fibers). */
 #include "fr_internal.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -72,16 +73,16 @@ static inline void set_neighbours(fr_hub* h, fr_chain* ch, int k, int32_t id, in
 static void chain_insert(fr_hub* h, fr_lane* L, int k, int32_t id) {
     fr_chain* ch = &L->chain[k];
     int32_t s;
-    if (L->indexed) {
+    if (L->index_live) {
         s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
     } else {
-        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_HANDLER_LANE_CAP */
+        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_INDEX_ON */
     }
     int32_t p = s >= 0 ? h->ctx[s].prev[k] : ch->last;
     set_neighbours(h, ch, k, id, p, s);
     *tail_link(h, k, id) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, id));
-    if (L->indexed) fr_idset_insert(&ch->members, (uint32_t)id);
+    if (L->index_live) fr_idset_insert(&ch->members, (uint32_t)id);
 }
 
 static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
@@ -91,7 +92,7 @@ static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
     if (s >= 0) h->ctx[s].prev[k] = p; else ch->last = p;
     point_after(h, ch, k, p, head_or_end(h, ch, k, s));
     *tail_link(h, k, id) = own_end(h, k);
-    if (L->indexed) fr_idset_erase(&ch->members, (uint32_t)id);
+    if (L->index_live) fr_idset_erase(&ch->members, (uint32_t)id);
 }
 
 /* The common case of a switch: the context coming in (in) fits exactly where the one going out (out) was in
@@ -104,7 +105,7 @@ static int chain_replace(fr_hub* h, fr_lane* L, int k, int32_t out, int32_t in) 
     *tail_link(h, k, in) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, in));
     *tail_link(h, k, out) = own_end(h, k);
-    if (L->indexed) {
+    if (L->index_live) {
         fr_idset_erase(&ch->members, (uint32_t)out);
         fr_idset_insert(&ch->members, (uint32_t)in);
     }
@@ -140,11 +141,26 @@ static uint8_t pick_lane(fr_hub* h, const fr_ctx* c) {
     return 0;
 }
 
+/* Builds lane 0's bit trees when it grows past FR_INDEX_ON and drops them below FR_INDEX_OFF: O(members) once per
+ * crossing, and the hysteresis puts at least FR_INDEX_ON - FR_INDEX_OFF registrations between two crossings. */
+static void lane_index_fit(fr_hub* h, fr_lane* L) {
+    if (!L->indexed) return;
+    int want = L->index_live ? L->count >= FR_INDEX_OFF : L->count > FR_INDEX_ON;
+    if (want == L->index_live) return;
+    for (int k = 0; k < FR_LISTS; k++)
+        for (int32_t m = L->chain[k].first; m >= 0; m = h->ctx[m].next[k]) {
+            if (want) fr_idset_insert(&L->chain[k].members, (uint32_t)m);
+            else fr_idset_erase(&L->chain[k].members, (uint32_t)m);
+        }
+    L->index_live = want;
+}
+
 static void lane_add_all(fr_hub* h, int32_t id) {
     fr_lane* L = &h->lanes[h->ctx[id].lane];
     for (int k = 0; k < FR_LISTS; k++)
         if (has_list(h, &h->ctx[id], k)) chain_insert(h, L, k, id);
     L->count++;
+    lane_index_fit(h, L);
 }
 
 static void lane_remove_all(fr_hub* h, int32_t id) {
@@ -152,6 +168,7 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     for (int k = 0; k < FR_LISTS; k++)
         if (has_list(h, &h->ctx[id], k)) chain_erase(h, L, k, id);
     L->count--;
+    lane_index_fit(h, L);
 }
 
 /* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1). */
@@ -250,7 +267,9 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
      * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
      * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
      * writes its own Frame list, so reading it here is safe. */
-    int callback = fr_native_callback_active(h->thread);
+    char* th = h->thread;
+    /* the common case, the switch's own frame alone on this stack, is one compare */
+    int callback = FR_AT(TH_FRAME(th), fr_rt.frame_next) == FR_FRAME_TOP ? 0 : fr_native_callback_active(th);
     if (callback == FR_CALLBACK) return FR_E_STATE;
     if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
     exiting &= 1;
