@@ -184,6 +184,9 @@ struct fr_hub {
     int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
     uint32_t registering_lane;
     uint64_t switches;
+    uint64_t callback_switches; /* fr_switch calls that took the callback (see trap.c) */
+    int32_t* trap;              /* &g_TrapReturningThreads when this hub's switch call site was checked, else NULL */
+    int site_checked;           /* the first fr_switch decoded its caller's epilog */
     fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
@@ -197,6 +200,12 @@ struct fr_hub {
 #define TH_FRAME(th)   FR_AT((th), fr_rt.thread_frame)
 #define TH_EXINFO(th)  FR_AT((th), fr_rt.thread_exception_tracker)
 #define TH_GCFRAME(th) FR_AT((th), fr_rt.thread_gcframe)
+
+/* trap.c: the verified address of g_TrapReturningThreads (NULL: the switch goes through the callback), the
+ * path mode (FR_PATH_*), and the decoder of a P/Invoke epilog's trap check (NULL when not the known pattern). */
+extern int32_t* fr_trap_address;
+extern int fr_switch_path_mode;
+int32_t* fr_trap_decode_call_site(const void* return_address);
 
 /* hub.c: the chains of suspended contexts on the identity lanes, and the switch */
 void fr_chains_init(void);

@@ -171,6 +171,29 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     lane_index_fit(h, L);
 }
 
+/* The common switch, chain_replace of the Frame list alone, specialised: neither context holds exception records or
+ * GCFrames (so both belong to lane 0 and to its Frame list only) and `in` fits where `out` was. 0 when not that. */
+static inline int lane_swap_plain(fr_hub* h, int32_t in, int32_t out) {
+    fr_ctx* ci = &h->ctx[in];
+    fr_ctx* co = &h->ctx[out];
+    if (ci->exinfo || co->exinfo || co->lane != 0 || ci->gcframe != h->base_gcframe || co->gcframe != h->base_gcframe) return 0;
+    int32_t p = co->prev[FR_LIST_FRAMES], s = co->next[FR_LIST_FRAMES];
+    if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
+    fr_lane* L = &h->lanes[0];
+    fr_chain* ch = &L->chain[FR_LIST_FRAMES];
+    long link = fr_rt.frame_next;
+    ci->lane = 0;
+    set_neighbours(h, ch, FR_LIST_FRAMES, in, p, s);
+    FR_AT(ci->frame_tail, link) = s >= 0 ? h->ctx[s].frame : ch->end;
+    if (p >= 0) FR_AT(h->ctx[p].frame_tail, link) = ci->frame; else *ch->head_slot = ci->frame;
+    FR_AT(co->frame_tail, link) = FR_FRAME_TOP;
+    if (L->index_live) {
+        fr_idset_erase(&ch->members, (uint32_t)out);
+        fr_idset_insert(&ch->members, (uint32_t)in);
+    }
+    return 1;
+}
+
 /* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1). */
 static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
     if (in >= 0) h->ctx[in].lane = pick_lane(h, &h->ctx[in]);
@@ -198,6 +221,11 @@ static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
         lane_add_all(h, in);
         fr_lane_room_changed(h, (uint32_t)lin);
     }
+}
+
+/* What a switch does to the lanes: the common case inline, the rest out of line. */
+static inline void lane_switch(fr_hub* h, int32_t in, int32_t out) {
+    if (!(in >= 0 && out >= 0 && lane_swap_plain(h, in, out))) lane_exchange(h, in, out);
 }
 
 /* Give back the slot of a context that exited, once we are no longer on its stack. */
@@ -237,7 +265,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     }
 
     if (registering(h))
-        lane_exchange(h, exiting ? -1 : (int32_t)from, t->state == FR_CTX_SUSPENDED ? (int32_t)target : -1);
+        lane_switch(h, exiting ? -1 : (int32_t)from, t->state == FR_CTX_SUSPENDED ? (int32_t)target : -1);
 
     if (t->state == FR_CTX_SUSPENDED) {
         if (t->exinfo) h->in_handler--;
@@ -280,6 +308,28 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
         if (h->nlanes < FR_MAX_LANES && fr_lane_start(h, h->nlanes) != 0)
             fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
     }
+    /* Cooperative mode the way the JIT's P/Invoke epilog enters it (trap.c): the store, then the trap check. */
+    if (__builtin_expect(!h->site_checked, 0)) {
+        h->site_checked = 1;
+        int32_t* site = fr_trap_address ? fr_trap_decode_call_site(__builtin_return_address(0)) : NULL;
+        h->trap = site == fr_trap_address ? site : NULL;
+    }
+    int32_t* trap = h->trap;
+    if (__builtin_expect(trap != NULL, 1) && fr_switch_path_mode != FR_PATH_CALLBACK &&
+        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1))) {
+        uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
+        *(volatile uint32_t*)pgc = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__builtin_expect(*(volatile int32_t*)trap == 0, 1)) {
+            fr_switch_core(h, target, exiting);
+            /* resumed on our own stack, cooperative: leave the way the callback's reverse-P/Invoke return would,
+             * back to preemptive for the JIT's epilog, after every edit made in cooperative mode */
+            __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
+            return FR_OK;
+        }
+        __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);    /* a suspension is under way: the callback waits it out */
+    }
+    h->callback_switches++;
     /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
     h->cfg.switch_callback(h, target, exiting);
     return FR_OK;

@@ -2,7 +2,8 @@
  *
  * hub.c is compiled into this test with fake runtime lists: every context owns a two-node Frame list (head and
  * tail, linked through Frame.Next), and some also an ExInfo and a GCFrame list. A random walk of switches,
- * exits and abandons registers and unregisters contexts on lane 0 through lane_exchange, as fr_switch_core does,
+ * exits and abandons registers and unregisters contexts on lane 0 through lane_switch, as fr_switch_core does (and
+ * lane_exchange, as fr_context_abandon does),
  * while the number of suspended contexts grows past FR_INDEX_ON (the lane builds its bit trees), shrinks below
  * FR_INDEX_OFF (it drops them) and oscillates around both thresholds. After every step the identity thread's
  * three lists must be exactly the suspended contexts' lists in ascending id order ending at the thread's own
@@ -22,6 +23,9 @@ int32_t fr_arena_take(fr_hub* h) { (void)h; return -1; }
 void fr_swap(void** save_sp, void* new_sp) { (void)save_sp; (void)new_sp; abort(); }
 void* fr_make_context(void* stack_top, void* arg) { (void)stack_top; (void)arg; return NULL; }
 int fr_native_callback_active(const char* th) { (void)th; return 0; }
+int32_t* fr_trap_address;
+int fr_switch_path_mode;
+int32_t* fr_trap_decode_call_site(const void* ra) { (void)ra; return NULL; }
 
 static int fails;
 #define CHECK(c, ...) do { if (!(c)) { if (fails++ < 20) { fprintf(stderr, "FAIL line %d: ", __LINE__); fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); } } } while (0)
@@ -120,13 +124,13 @@ static void step(uint32_t target) {
     if (n == 0) grow = 1;                     /* nothing to switch to, exit into or abandon */
     if (grow > 0) {                 /* switch from running to a fresh context: +1 */
         make_suspended(running);
-        lane_exchange(&hub, running, -1);
+        lane_switch(&hub, running, -1);
         suspended[running] = 1;
         running = pick(0);
         hub.ctx[running].state = FR_CTX_RUNNING;
     } else if (grow < 0 && rnd(2)) { /* the running one exits into a suspended one: -1 */
         int32_t to = pick(1);
-        lane_exchange(&hub, -1, to);
+        lane_switch(&hub, -1, to);
         suspended[to] = 0;
         hub.ctx[running].state = FR_CTX_FREE;
         running = to;
@@ -139,7 +143,7 @@ static void step(uint32_t target) {
     } else {                        /* a plain switch between two contexts: +0 */
         int32_t to = pick(1);
         make_suspended(running);
-        lane_exchange(&hub, running, to);
+        lane_switch(&hub, running, to);
         suspended[running] = 1;
         suspended[to] = 0;
         running = to;
