@@ -196,6 +196,9 @@ typedef struct fr_hub_stats {
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
 
+/* The hub's stack reservation [*lo, *hi): every context of the hub runs inside it, and no other thread does. */
+FR_API void fr_hub_stack_range(const fr_hub* hub, uintptr_t* lo, uintptr_t* hi);
+
 /* Hub thread: returns the pages of all but the `keep` most recently freed slots to the kernel
  * (MADV_DONTNEED, one batch). The hub calls it when it goes idle. Returns the number of slots trimmed. */
 FR_API uint32_t fr_hub_trim_stacks(fr_hub* hub, uint32_t keep);

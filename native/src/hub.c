@@ -236,7 +236,8 @@ static inline void reap(fr_hub* h) {
     }
 }
 
-void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
+/* fr_switch_core's body: inlined into fr_switch's fast path, called through the exported symbol by the callback. */
+static inline __attribute__((always_inline)) void switch_core(fr_hub* h, uint32_t target, int exiting) {
     char* th = h->thread;
     uint32_t from = h->current;
     fr_ctx* c = &h->ctx[from];
@@ -289,6 +290,8 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     reap(h);
 }
 
+void fr_switch_core(fr_hub* h, uint32_t target, int exiting) { switch_core(h, target, exiting); }
+
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
      * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
@@ -321,7 +324,7 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
         *(volatile uint32_t*)pgc = 1;
         __atomic_signal_fence(__ATOMIC_SEQ_CST);
         if (__builtin_expect(*(volatile int32_t*)trap == 0, 1)) {
-            fr_switch_core(h, target, exiting);
+            switch_core(h, target, exiting);
             /* resumed on our own stack, cooperative: leave the way the callback's reverse-P/Invoke return would,
              * back to preemptive for the JIT's epilog, after every edit made in cooperative mode */
             __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
@@ -345,6 +348,11 @@ void fr_fiber_start(fr_hub* h) {
     h->cfg.fiber_entry(h, h->cfg.user, h->current);
     fprintf(stderr, "FiberRuntime: a fiber entry returned to native code; a context must end by switching away\n");
     abort();
+}
+
+void fr_hub_stack_range(const fr_hub* h, uintptr_t* lo, uintptr_t* hi) {
+    *lo = (uintptr_t)h->base;
+    *hi = (uintptr_t)h->base + h->total;
 }
 
 int32_t fr_context_new(fr_hub* h) {

@@ -97,6 +97,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_context_new(nint hub);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_context_abandon(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial void fr_hub_get_stats(nint hub, HubStats* stats);
+    [LibraryImport(Lib)] internal static partial void fr_hub_stack_range(nint hub, nuint* lo, nuint* hi);
     [LibraryImport(Lib)] internal static partial long fr_context_resident_pages(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial uint fr_hub_trim_stacks(nint hub, uint keep);
 
