@@ -44,6 +44,7 @@ FR_API const char* fr_trap_note(void) { return note; }
 
 /* ---- the epilog decoder, per architecture: the trap global's address, or NULL when the code is not the pattern */
 #if defined(__x86_64__)
+#define EPILOG_BYTES 32
 /* mov byte ptr [reg + pgc], 1 ; then cmp dword ptr [rip + d32], 0   or   mov reg, imm64 ; cmp dword ptr [reg], 0 */
 static int32_t* decode_epilog(const uint8_t* p, long pgc) {
     const uint8_t* q = p;
@@ -71,14 +72,21 @@ static int32_t* decode_epilog(const uint8_t* p, long pgc) {
     return NULL;
 }
 #elif defined(__aarch64__)
-/* mov wA, #1 ; strb wA, [xT, #pgc] ; the address into xR (movz/movk, or adrp [+ add]) ; ldr wB, [xR{, #lo12}] */
+/* [up to 3 moves saving the return value, e.g. mov w19, w0] ; mov wA, #1 ; strb wA, [xT, #pgc] ;
+ * the address into xR (movz/movk, or adrp [+ add]) ; ldr wB, [xR{, #imm12*4}]
+ * (measured on 10.0.12 under qemu: mov w19, w0; mov w0, #1; strb w0, [x20, #4]; movz/movk/movk x0; ldr w0, [x0]) */
+#define EPILOG_BYTES 48
 static int32_t* decode_epilog(const uint8_t* p, long pgc) {
-    uint32_t w[8];
+    enum { W = EPILOG_BYTES / 4 };
+    uint32_t w[W];
     memcpy(w, p, sizeof w);
-    if ((w[0] & 0xFFFFFFE0u) != 0x52800020u) return NULL;                   /* movz wA, #1 */
-    uint32_t a = w[0] & 31;
-    if ((w[1] & 0xFFC00000u) != 0x39000000u || (w[1] & 31) != a || (long)((w[1] >> 10) & 0xFFF) != pgc) return NULL;  /* strb */
-    int i = 2;
+    int i = 0;
+    while (i < 3 && (w[i] & 0x7FE0FFE0u) == 0x2A0003E0u) i++;               /* mov wd/xd, wm (orr rd, zr, rm) */
+    if ((w[i] & 0xFFFFFFE0u) != 0x52800020u) return NULL;                   /* movz wA, #1 */
+    uint32_t a = w[i] & 31;
+    i++;
+    if ((w[i] & 0xFFC00000u) != 0x39000000u || (w[i] & 31) != a || (long)((w[i] >> 10) & 0xFFF) != pgc) return NULL;  /* strb */
+    i++;
     uint64_t addr = 0;
     uint32_t r;
     if ((w[i] & 0x9F000000u) == 0x90000000u) {                              /* adrp xR, page */
@@ -94,12 +102,14 @@ static int32_t* decode_epilog(const uint8_t* p, long pgc) {
     } else if ((w[i] & 0xFF800000u) == 0xD2800000u) {                       /* movz xR, #imm16, lsl #(16*hw) */
         r = w[i] & 31;
         addr = (uint64_t)((w[i] >> 5) & 0xFFFF) << (16 * ((w[i] >> 21) & 3));
-        for (i++; i < 6 && (w[i] & 0xFF800000u) == 0xF2800000u && (w[i] & 31) == r; i++)   /* movk xR, #imm16, lsl */
-            addr = (addr & ~((uint64_t)0xFFFF << (16 * ((w[i] >> 21) & 3)))) | (uint64_t)((w[i] >> 5) & 0xFFFF) << (16 * ((w[i] >> 21) & 3));
+        for (i++; i < W - 1 && (w[i] & 0xFF800000u) == 0xF2800000u && (w[i] & 31) == r; i++) {   /* movk xR, #imm16, lsl */
+            unsigned sh = 16 * ((w[i] >> 21) & 3);
+            addr = (addr & ~((uint64_t)0xFFFF << sh)) | (uint64_t)((w[i] >> 5) & 0xFFFF) << sh;
+        }
     } else {
         return NULL;
     }
-    if (i >= 8 || (w[i] & 0xFFC00000u) != 0xB9400000u || ((w[i] >> 5) & 31) != r) return NULL;   /* ldr wB, [xR, #imm12*4] */
+    if (i >= W || (w[i] & 0xFFC00000u) != 0xB9400000u || ((w[i] >> 5) & 31) != r) return NULL;   /* ldr wB, [xR, #imm12*4] */
     return (int32_t*)(uintptr_t)(addr + ((w[i] >> 10) & 0xFFF) * 4);
 }
 #endif
@@ -126,7 +136,7 @@ static int writable_scan(struct dl_phdr_info* info, size_t size, void* data) {
 
 int32_t* fr_trap_decode_call_site(const void* return_address) {
     const uint8_t* p = return_address;
-    uint8_t probe[32];
+    uint8_t probe[EPILOG_BYTES];
     if (!fr_safe_read(probe, (uintptr_t)p, sizeof probe)) return NULL;
     return decode_epilog(probe, fr_rt.thread_pgc_disabled) ? decode_epilog(p, fr_rt.thread_pgc_disabled) : NULL;
 }
