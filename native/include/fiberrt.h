@@ -13,11 +13,13 @@
  *
  * Call discipline (the GC-safety contract; the managed side follows it, nothing else may call these):
  *   fr_switch            a NORMAL P/Invoke. The JIT pushes an InlinedCallFrame and the thread goes
- *                        preemptive; fr_switch then calls the hub's switch callback (an
- *                        [UnmanagedCallersOnly] managed method), which re-enters cooperative mode and
- *                        calls fr_switch_core.
+ *                        preemptive; fr_switch then re-enters cooperative mode itself, as the JIT's P/Invoke
+ *                        epilog does, when start-up verified g_TrapReturningThreads and no suspension is under
+ *                        way (trap.c), else through the hub's switch callback (an [UnmanagedCallersOnly] managed
+ *                        method, whose entry waits out a suspension), and runs the switch core.
  *   fr_switch_core       [SuppressGCTransition] only, from that callback. Runs in cooperative mode with no
- *                        GC safe point, so no stack walk can observe the half-edited chains.
+ *                        GC safe point, so no stack walk can observe the half-edited chains. A context resumes
+ *                        the way it left: through its callback's return, or fr_switch's own return to preemptive.
  *   fr_verify_*          the start-up layout verification steps, driven by managed code (see contract.c).
  */
 #ifndef FIBERRT_H

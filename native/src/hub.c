@@ -340,7 +340,8 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
 
 void fr_fiber_start(fr_hub* h) {
     reap(h);
-    /* We arrive in cooperative mode: fr_switch_core is a SuppressGCTransition call. The managed entry is a
+    /* We arrive in cooperative mode: the switch core runs cooperative (fr_switch's fast path, or the callback's
+     * SuppressGCTransition call of fr_switch_core). The managed entry is a
      * reverse P/Invoke, which must be entered from preemptive native code, so make the single store the
      * runtime's own reverse-P/Invoke exit makes. m_pFrame is FRAME_TOP: a GC starting now sees no frames
      * on this stack, which is the truth. */
