@@ -22,7 +22,7 @@ public sealed class DescriptorWaitTests
             });
             Fiber sender = Fiber.Spawn(() =>
             {
-                Fiber.Sleep(0.05);
+                ticker.Join();          // the ticks run while main waits for the descriptor; then the data
                 log.Add("sending");
                 pair.Client.Send("hello"u8);
             });
