@@ -13,11 +13,13 @@
  *
  * Call discipline (the GC-safety contract; the managed side follows it, nothing else may call these):
  *   fr_switch            a NORMAL P/Invoke. The JIT pushes an InlinedCallFrame and the thread goes
- *                        preemptive; fr_switch then calls the hub's switch callback (an
- *                        [UnmanagedCallersOnly] managed method), which re-enters cooperative mode and
- *                        calls fr_switch_core.
+ *                        preemptive; fr_switch then re-enters cooperative mode itself, as the JIT's P/Invoke
+ *                        epilog does, when start-up verified g_TrapReturningThreads and no suspension is under
+ *                        way (trap.c), else through the hub's switch callback (an [UnmanagedCallersOnly] managed
+ *                        method, whose entry waits out a suspension), and runs the switch core.
  *   fr_switch_core       [SuppressGCTransition] only, from that callback. Runs in cooperative mode with no
- *                        GC safe point, so no stack walk can observe the half-edited chains.
+ *                        GC safe point, so no stack walk can observe the half-edited chains. A context resumes
+ *                        the way it left: through its callback's return, or fr_switch's own return to preemptive.
  *   fr_verify_*          the start-up layout verification steps, driven by managed code (see contract.c).
  */
 #ifndef FIBERRT_H
@@ -158,6 +160,23 @@ FR_API int fr_switch(fr_hub* hub, uint32_t target, int exiting);
 #define FR_SWITCH_NO_CALLBACK 2
 FR_API void fr_switch_core(fr_hub* hub, uint32_t target, int exiting);
 
+/* The cooperative-mode fast path of fr_switch (native/src/trap.c). Start-up, once, from the layout check thread:
+ * fr_trap_discover is a NORMAL P/Invoke from a method compiled like the switch's caller (it decodes the JIT's
+ * epilog at its return address); fr_trap_hold ([SuppressGCTransition], on a second managed thread) waits in
+ * cooperative mode for the candidate to turn non-zero while fr_trap_holding() says so and another thread runs a
+ * blocking GC; fr_trap_confirm checks it is 0 again and enables the fast path. fr_trap_refused(why) leaves it off.
+ * fr_trap_note says which and why. */
+FR_API int fr_trap_discover(char* err, size_t errlen);
+FR_API int fr_trap_hold(int timeout_ms);
+FR_API int fr_trap_holding(void);
+FR_API int fr_trap_confirm(char* err, size_t errlen);
+FR_API void fr_trap_refused(const char* why);
+FR_API const char* fr_trap_note(void);
+/* FR_PATH_FAST: the fast path where verified; FR_PATH_CALLBACK: always the callback; FR_PATH_ALTERNATE: every
+ * other switch through the callback (tests: contexts suspended one way resume the other). */
+enum { FR_PATH_FAST = 0, FR_PATH_CALLBACK = 1, FR_PATH_ALTERNATE = 2 };
+FR_API void fr_switch_set_path(int mode);
+
 
 typedef struct fr_hub_stats {
     uint64_t switches;          /* completed calls of fr_switch_core */
@@ -174,8 +193,13 @@ typedef struct fr_hub_stats {
     uint64_t hijacks_seen;      /* switches that found the hub thread's return address hijacked (TS_Hijacked) */
     uint64_t hijacks_in_outgoing; /* ... with the hijacked slot on the stack being left */
     uint64_t hijacks_undone;    /* ... undone by the switch, as the runtime's UnhijackThread does */
+    uint64_t callback_switches; /* switches that entered cooperative mode through the switch callback (the slow path:
+                                   no fast path, a GC suspension in progress, or forced) */
 } fr_hub_stats;
 FR_API void fr_hub_get_stats(const fr_hub* hub, fr_hub_stats* out);
+
+/* The hub's stack reservation [*lo, *hi): every context of the hub runs inside it, and no other thread does. */
+FR_API void fr_hub_stack_range(const fr_hub* hub, uintptr_t* lo, uintptr_t* hi);
 
 /* Hub thread: returns the pages of all but the `keep` most recently freed slots to the kernel
  * (MADV_DONTNEED, one batch). The hub calls it when it goes idle. Returns the number of slots trimmed. */

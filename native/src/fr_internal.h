@@ -136,6 +136,11 @@ typedef struct fr_chain {
  * identity thread; lane 0 holds every other suspended context (which has no exception records). */
 #define FR_MAX_LANES 128
 #define FR_HANDLER_LANE_CAP 8
+/* Lane 0 finds where a context goes by walking its chains while it holds at most FR_INDEX_ON contexts (a switch
+ * among a few fibers then pays no bit-tree upkeep); past that it builds the bit trees, O(n) once, and drops them
+ * again below FR_INDEX_OFF. The gap makes a rebuild cost at least (FR_INDEX_ON - FR_INDEX_OFF) registrations. */
+#define FR_INDEX_ON 64
+#define FR_INDEX_OFF 16
 
 typedef struct fr_lane {
     char* thread;
@@ -144,7 +149,8 @@ typedef struct fr_lane {
     char* orig_gcframe;
     fr_chain chain[FR_LISTS];
     uint32_t count;           /* contexts registered on it */
-    int indexed;              /* lane 0: its chains keep bit trees */
+    int indexed;              /* lane 0: its chains may keep bit trees (allocated) */
+    int index_live;           /* ... and do now: the lane is past FR_INDEX_ON (see lane_index_fit in hub.c) */
     int free_pos;             /* position in fr_hub.free_lanes, -1 when full or not a handler lane */
     pthread_t os_thread;
     int started;
@@ -178,6 +184,9 @@ struct fr_hub {
     int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
     uint32_t registering_lane;
     uint64_t switches;
+    uint64_t callback_switches; /* fr_switch calls that took the callback (see trap.c) */
+    int32_t* trap;              /* &g_TrapReturningThreads when this hub's switch call site was checked, else NULL */
+    int site_checked;           /* the first fr_switch decoded its caller's epilog */
     fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
@@ -191,6 +200,12 @@ struct fr_hub {
 #define TH_FRAME(th)   FR_AT((th), fr_rt.thread_frame)
 #define TH_EXINFO(th)  FR_AT((th), fr_rt.thread_exception_tracker)
 #define TH_GCFRAME(th) FR_AT((th), fr_rt.thread_gcframe)
+
+/* trap.c: the verified address of g_TrapReturningThreads (NULL: the switch goes through the callback), the
+ * path mode (FR_PATH_*), and the decoder of a P/Invoke epilog's trap check (NULL when not the known pattern). */
+extern int32_t* fr_trap_address;
+extern int fr_switch_path_mode;
+int32_t* fr_trap_decode_call_site(const void* return_address);
 
 /* hub.c: the chains of suspended contexts on the identity lanes, and the switch */
 void fr_chains_init(void);

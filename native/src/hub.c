@@ -10,8 +10,9 @@
  *   - lists are only edited in fr_switch_core / fr_context_abandon / fr_hub_detach, which run in
  *     cooperative mode with no GC safe point (SuppressGCTransition), so no stack walk sees a half edit.
  * A switch usually moves the incoming context into the outgoing one's place in address order: O(1). Otherwise
- * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor), plus the length of
- * the one context's own lists. Never O(number of fibers). */
+ * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor; on a lane of at most
+ * FR_INDEX_ON contexts a walk of at most that many), plus the length of the one context's own lists. Never
+ * O(number of fibers). */
 #include "fr_internal.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -72,16 +73,16 @@ static inline void set_neighbours(fr_hub* h, fr_chain* ch, int k, int32_t id, in
 static void chain_insert(fr_hub* h, fr_lane* L, int k, int32_t id) {
     fr_chain* ch = &L->chain[k];
     int32_t s;
-    if (L->indexed) {
+    if (L->index_live) {
         s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
     } else {
-        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_HANDLER_LANE_CAP */
+        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_INDEX_ON */
     }
     int32_t p = s >= 0 ? h->ctx[s].prev[k] : ch->last;
     set_neighbours(h, ch, k, id, p, s);
     *tail_link(h, k, id) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, id));
-    if (L->indexed) fr_idset_insert(&ch->members, (uint32_t)id);
+    if (L->index_live) fr_idset_insert(&ch->members, (uint32_t)id);
 }
 
 static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
@@ -91,7 +92,7 @@ static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
     if (s >= 0) h->ctx[s].prev[k] = p; else ch->last = p;
     point_after(h, ch, k, p, head_or_end(h, ch, k, s));
     *tail_link(h, k, id) = own_end(h, k);
-    if (L->indexed) fr_idset_erase(&ch->members, (uint32_t)id);
+    if (L->index_live) fr_idset_erase(&ch->members, (uint32_t)id);
 }
 
 /* The common case of a switch: the context coming in (in) fits exactly where the one going out (out) was in
@@ -104,7 +105,7 @@ static int chain_replace(fr_hub* h, fr_lane* L, int k, int32_t out, int32_t in) 
     *tail_link(h, k, in) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, in));
     *tail_link(h, k, out) = own_end(h, k);
-    if (L->indexed) {
+    if (L->index_live) {
         fr_idset_erase(&ch->members, (uint32_t)out);
         fr_idset_insert(&ch->members, (uint32_t)in);
     }
@@ -140,11 +141,26 @@ static uint8_t pick_lane(fr_hub* h, const fr_ctx* c) {
     return 0;
 }
 
+/* Builds lane 0's bit trees when it grows past FR_INDEX_ON and drops them below FR_INDEX_OFF: O(members) once per
+ * crossing, and the hysteresis puts at least FR_INDEX_ON - FR_INDEX_OFF registrations between two crossings. */
+static void lane_index_fit(fr_hub* h, fr_lane* L) {
+    if (!L->indexed) return;
+    int want = L->index_live ? L->count >= FR_INDEX_OFF : L->count > FR_INDEX_ON;
+    if (want == L->index_live) return;
+    for (int k = 0; k < FR_LISTS; k++)
+        for (int32_t m = L->chain[k].first; m >= 0; m = h->ctx[m].next[k]) {
+            if (want) fr_idset_insert(&L->chain[k].members, (uint32_t)m);
+            else fr_idset_erase(&L->chain[k].members, (uint32_t)m);
+        }
+    L->index_live = want;
+}
+
 static void lane_add_all(fr_hub* h, int32_t id) {
     fr_lane* L = &h->lanes[h->ctx[id].lane];
     for (int k = 0; k < FR_LISTS; k++)
         if (has_list(h, &h->ctx[id], k)) chain_insert(h, L, k, id);
     L->count++;
+    lane_index_fit(h, L);
 }
 
 static void lane_remove_all(fr_hub* h, int32_t id) {
@@ -152,6 +168,30 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     for (int k = 0; k < FR_LISTS; k++)
         if (has_list(h, &h->ctx[id], k)) chain_erase(h, L, k, id);
     L->count--;
+    lane_index_fit(h, L);
+}
+
+/* The common switch, chain_replace of the Frame list alone, specialised: neither context holds exception records or
+ * GCFrames (so both belong to lane 0 and to its Frame list only) and `in` fits where `out` was. 0 when not that. */
+static inline int lane_swap_plain(fr_hub* h, int32_t in, int32_t out) {
+    fr_ctx* ci = &h->ctx[in];
+    fr_ctx* co = &h->ctx[out];
+    if (ci->exinfo || co->exinfo || co->lane != 0 || ci->gcframe != h->base_gcframe || co->gcframe != h->base_gcframe) return 0;
+    int32_t p = co->prev[FR_LIST_FRAMES], s = co->next[FR_LIST_FRAMES];
+    if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
+    fr_lane* L = &h->lanes[0];
+    fr_chain* ch = &L->chain[FR_LIST_FRAMES];
+    long link = fr_rt.frame_next;
+    ci->lane = 0;
+    set_neighbours(h, ch, FR_LIST_FRAMES, in, p, s);
+    FR_AT(ci->frame_tail, link) = s >= 0 ? h->ctx[s].frame : ch->end;
+    if (p >= 0) FR_AT(h->ctx[p].frame_tail, link) = ci->frame; else *ch->head_slot = ci->frame;
+    FR_AT(co->frame_tail, link) = FR_FRAME_TOP;
+    if (L->index_live) {
+        fr_idset_erase(&ch->members, (uint32_t)out);
+        fr_idset_insert(&ch->members, (uint32_t)in);
+    }
+    return 1;
 }
 
 /* Registers `in` (just suspended, or -1) and unregisters `out` (about to run, or -1). */
@@ -183,6 +223,11 @@ static void lane_exchange(fr_hub* h, int32_t in, int32_t out) {
     }
 }
 
+/* What a switch does to the lanes: the common case inline, the rest out of line. */
+static inline void lane_switch(fr_hub* h, int32_t in, int32_t out) {
+    if (!(in >= 0 && out >= 0 && lane_swap_plain(h, in, out))) lane_exchange(h, in, out);
+}
+
 /* Give back the slot of a context that exited, once we are no longer on its stack. */
 static inline void reap(fr_hub* h) {
     if (h->zombie >= 0) {
@@ -191,7 +236,8 @@ static inline void reap(fr_hub* h) {
     }
 }
 
-void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
+/* fr_switch_core's body: inlined into fr_switch's fast path, called through the exported symbol by the callback. */
+static inline __attribute__((always_inline)) void switch_core(fr_hub* h, uint32_t target, int exiting) {
     char* th = h->thread;
     uint32_t from = h->current;
     fr_ctx* c = &h->ctx[from];
@@ -220,7 +266,7 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     }
 
     if (registering(h))
-        lane_exchange(h, exiting ? -1 : (int32_t)from, t->state == FR_CTX_SUSPENDED ? (int32_t)target : -1);
+        lane_switch(h, exiting ? -1 : (int32_t)from, t->state == FR_CTX_SUSPENDED ? (int32_t)target : -1);
 
     if (t->state == FR_CTX_SUSPENDED) {
         if (t->exinfo) h->in_handler--;
@@ -244,13 +290,17 @@ void fr_switch_core(fr_hub* h, uint32_t target, int exiting) {
     reap(h);
 }
 
+void fr_switch_core(fr_hub* h, uint32_t target, int exiting) { switch_core(h, target, exiting); }
+
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
      * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
      * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
      * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
      * writes its own Frame list, so reading it here is safe. */
-    int callback = fr_native_callback_active(h->thread);
+    char* th = h->thread;
+    /* the common case, the switch's own frame alone on this stack, is one compare */
+    int callback = FR_AT(TH_FRAME(th), fr_rt.frame_next) == FR_FRAME_TOP ? 0 : fr_native_callback_active(th);
     if (callback == FR_CALLBACK) return FR_E_STATE;
     if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
     exiting &= 1;
@@ -261,6 +311,28 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
         if (h->nlanes < FR_MAX_LANES && fr_lane_start(h, h->nlanes) != 0)
             fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
     }
+    /* Cooperative mode the way the JIT's P/Invoke epilog enters it (trap.c): the store, then the trap check. */
+    if (__builtin_expect(!h->site_checked, 0)) {
+        h->site_checked = 1;
+        int32_t* site = fr_trap_address ? fr_trap_decode_call_site(__builtin_return_address(0)) : NULL;
+        h->trap = site == fr_trap_address ? site : NULL;
+    }
+    int32_t* trap = h->trap;
+    if (__builtin_expect(trap != NULL, 1) && fr_switch_path_mode != FR_PATH_CALLBACK &&
+        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1))) {
+        uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
+        *(volatile uint32_t*)pgc = 1;
+        __atomic_signal_fence(__ATOMIC_SEQ_CST);
+        if (__builtin_expect(*(volatile int32_t*)trap == 0, 1)) {
+            switch_core(h, target, exiting);
+            /* resumed on our own stack, cooperative: leave the way the callback's reverse-P/Invoke return would,
+             * back to preemptive for the JIT's epilog, after every edit made in cooperative mode */
+            __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
+            return FR_OK;
+        }
+        __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);    /* a suspension is under way: the callback waits it out */
+    }
+    h->callback_switches++;
     /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
     h->cfg.switch_callback(h, target, exiting);
     return FR_OK;
@@ -268,7 +340,8 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
 
 void fr_fiber_start(fr_hub* h) {
     reap(h);
-    /* We arrive in cooperative mode: fr_switch_core is a SuppressGCTransition call. The managed entry is a
+    /* We arrive in cooperative mode: the switch core runs cooperative (fr_switch's fast path, or the callback's
+     * SuppressGCTransition call of fr_switch_core). The managed entry is a
      * reverse P/Invoke, which must be entered from preemptive native code, so make the single store the
      * runtime's own reverse-P/Invoke exit makes. m_pFrame is FRAME_TOP: a GC starting now sees no frames
      * on this stack, which is the truth. */
@@ -276,6 +349,11 @@ void fr_fiber_start(fr_hub* h) {
     h->cfg.fiber_entry(h, h->cfg.user, h->current);
     fprintf(stderr, "FiberRuntime: a fiber entry returned to native code; a context must end by switching away\n");
     abort();
+}
+
+void fr_hub_stack_range(const fr_hub* h, uintptr_t* lo, uintptr_t* hi) {
+    *lo = (uintptr_t)h->base;
+    *hi = (uintptr_t)h->base + h->total;
 }
 
 int32_t fr_context_new(fr_hub* h) {

@@ -270,4 +270,5 @@ void fr_hub_get_stats(const fr_hub* h, fr_hub_stats* s) {
     s->hijacks_seen = h->guard.hijacks_seen;
     s->hijacks_in_outgoing = h->guard.hijacks_in_outgoing;
     s->hijacks_undone = h->guard.hijacks_undone;
+    s->callback_switches = h->callback_switches;
 }

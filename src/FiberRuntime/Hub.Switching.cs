@@ -10,8 +10,29 @@ namespace FiberRuntime;
 // contexts) put back on the thread at each resume. The fields are declared in Hub.cs.
 public sealed unsafe partial class Hub
 {
+    // The hub's whole stack reservation [_stackLo, _stackLo + _stackSpan) while the hub runs: only the hub thread runs
+    // there (no other thread's stack can lie inside that mapping), so "is this the hub thread" is one compare of a
+    // local's address with no thread-local lookup. Empty outside the hub's run: then the managed thread id decides.
+    private nuint _stackLo, _stackSpan;
+
+    private void OpenStackRange(nint native)
+    {
+        nuint lo, hi;
+        NativeMethods.fr_hub_stack_range(native, &lo, &hi);
+        (_stackLo, _stackSpan) = (lo, hi - lo);
+    }
+
+    private void CloseStackRange() => (_stackLo, _stackSpan) = (0, 0);
+
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread()
+    {
+        byte here;
+        if ((nuint)(&here) - _stackLo >= _stackSpan) CheckThreadId();
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void CheckThreadId()
     {
         if (Environment.CurrentManagedThreadId != _threadId)
             throw new InvalidOperationException(

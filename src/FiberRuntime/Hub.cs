@@ -233,6 +233,7 @@ public sealed unsafe partial class Hub
             return;
         }
         _threadId = Environment.CurrentManagedThreadId;
+        OpenStackRange(native);
         // a fresh native thread has no execution context: Capture gives the runtime's default one, which
         // stands for "no AsyncLocal values" when a greenlet saved none
         _defaultExecutionContext = ExecutionContext.Capture();
@@ -264,6 +265,7 @@ public sealed unsafe partial class Hub
             {
                 HubRegistry.Remove(this);       // before the native hub goes: counters read it
             }
+            CloseStackRange();
             NativeMethods.fr_hub_detach(native);
             _scheduler.Stop();
             t_current = null;

@@ -26,6 +26,8 @@ internal static class StressSuite
     private const string EmulatedStress = "stress --fibers 200 --rounds 20 --gc-every 100 --min-gcs 30 --min-compacting 30 --min-moved 2000";
     private const string EmulatedExceptions = "exceptions --fibers 60 --rounds 10 --gc-every 30 --min-gcs 15 --min-compacting 15 --min-moved 300";
     private static readonly string[] ServerGc = ["DOTNET_gcServer=1", "DOTNET_GCHeapCount=2"];
+    /// <summary>FIBERRUNTIME_SWITCH_PATH (src/FiberRuntime/Interop/SwitchFastPath.cs).</summary>
+    public const string SlowPath = "FIBERRUNTIME_SWITCH_PATH=callback", Alternate = "FIBERRUNTIME_SWITCH_PATH=alternate";
 
     /// <summary>Every positive configuration; each is also a negative control with --unprotected.</summary>
     public static readonly StressConfiguration[] Configurations =
@@ -47,9 +49,18 @@ internal static class StressSuite
         new("switches inside handlers, external GC thread",
             "exceptions --fibers 200 --rounds 20 --gc-every 50 --gc-thread --min-external 40 --min-gcs 40 --min-compacting 40 --min-moved 5000", []),
         new("objects only the suspended stacks hold, sweeping GCs", Quiet + " --min-gcs 30", [], "ci"),
+        // the switch's two ways into cooperative mode (native/src/trap.c): every switch through the callback, and the
+        // two alternating, so contexts suspended one way resume the other (the default runs above take the fast path)
+        new("every switch through the callback", Stress + StressMinimums, [SlowPath], "ci"),
+        new("switches inside handlers, every switch through the callback", Exceptions + ExceptionMinimums, [SlowPath]),
+        new("fast and callback switches alternating", Stress + " --ring" + StressMinimums, [Alternate], "ci"),
+        new("switches inside handlers, fast and callback alternating", Exceptions + ExceptionMinimums, [Alternate]),
+        new("fast and callback alternating, external GC thread",
+            "stress --fibers 1000 --rounds 6 --gc-every 50 --gc-thread --min-external 30 --min-gcs 20 --min-compacting 20 --min-moved 3000", [Alternate]),
         new("emulator-sized: raw switches, compacting GCs", EmulatedStress, [], "emulator"),
         new("emulator-sized: scheduled fibers", EmulatedStress + " --scheduled", [], "emulator"),
         new("emulator-sized: switches inside handlers", EmulatedExceptions, [], "emulator"),
+        new("emulator-sized: fast and callback switches alternating", EmulatedStress, [Alternate], "emulator"),
     ];
 
     /// <summary>The configurations of a subset ("all" for every one).</summary>

@@ -14,6 +14,8 @@ internal sealed partial class Torture
     private readonly Options o;
     public readonly GcLedger Ledger;
     public long Switches, Checks, ForcedGcs, ExternalGcs, RoundsCompleted, Moved;
+    /// <summary>The hub's switches that entered cooperative mode through the switch callback (not the fast path).</summary>
+    public long CallbackSwitches = -1, HubSwitches = -1;
     public int Errors;
     private Greenlet[] _fibers = [];
     private readonly object?[] _witness;
@@ -38,7 +40,12 @@ internal sealed partial class Torture
             gcThread.Start();
         }
         var options = new HubOptions { MaxFibers = o.Fibers + 8, UnsafeDisableGcProtection = o.Unprotected };
-        Hub.Run(Schedule, options);
+        Hub.Run(() =>
+        {
+            Schedule();
+            Interop.NativeMethods.HubStats stats = Hub.Current!.GetStats();
+            (HubSwitches, CallbackSwitches) = ((long)stats.Switches, (long)stats.CallbackSwitches);
+        }, options);
         _stopGcThread = true;
         gcThread?.Join();
     }

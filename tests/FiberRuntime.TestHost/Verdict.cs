@@ -19,6 +19,8 @@ internal static class Verdict
         };
         torture.Run();
         sw.Stop();
+        // how this process's switches enter cooperative mode (the fast path, or the callback and why)
+        Console.WriteLine("SWITCH PATH: " + Interop.RuntimeContract.Note);
         GcLedger l = torture.Ledger;
         long expectedRounds = (long)o.Fibers * o.Rounds;
         string stats = Stats(o, torture, sw);
@@ -56,7 +58,7 @@ internal static class Verdict
         return $"rounds={torture.RoundsCompleted}/{expectedRounds} switches={torture.Switches} forcedGCs={torture.ForcedGcs} " +
                        $"externalGCs={torture.ExternalGcs} gen0={l.Gen0} gen1={l.Gen1} gen2={l.Gen2} gcsParked={l.GcsParked} " +
                        $"compactingParked={l.CompactingParked} maxParkedAtGC={l.MaxParkedAtGc} moved={torture.Moved} " +
-                       $"checks={torture.Checks} errors={torture.Errors} ms={sw.ElapsedMilliseconds}";
+                       $"checks={torture.Checks} errors={torture.Errors} hubSwitches={torture.HubSwitches} callbackSwitches={torture.CallbackSwitches} ms={sw.ElapsedMilliseconds}";
     }
 
     /// <summary>Ends the process now, without unwinding the fibers or running another GC over stale references.</summary>

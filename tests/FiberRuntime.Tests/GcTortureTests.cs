@@ -1,6 +1,7 @@
 using FiberRuntime.TestHost;
 using System.Diagnostics;
 using System.Text;
+using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace FiberRuntime.Tests;
@@ -87,6 +88,43 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         Assert.DoesNotContain("VERDICT: PASS", run.Output);
         Assert.Matches(@"VERDICT: UNEXERCISED missed=\[[^\]]*" + missed, run.Output);
         Assert.Equal(5, run.ExitCode);
+    }
+
+    /// <summary>The switch's ways into cooperative mode (native/src/trap.c): the default takes the fast path (a switch
+    /// through the callback only when a GC suspension is under way), FIBERRUNTIME_SWITCH_PATH=callback sends every switch
+    /// through the callback, =alternate every other one. The positive configurations above run under each.</summary>
+    public static TheoryData<string, string[]> SwitchPaths => new()
+    {
+        { "fast", [] },
+        { "callback", [StressSuite.SlowPath] },
+        { "alternate", [StressSuite.Alternate] },
+    };
+
+    [Theory]
+    [MemberData(nameof(SwitchPaths))]
+    public void Switches_take_the_path_the_process_asked_for(string path, string[] environment)
+    {
+        HostRun run = HostRun.Start("stress --fibers 50 --rounds 20 --gc-every 100 --min-gcs 5", environment, TimeSpan.FromMinutes(2));
+        output.WriteLine(run.Output);
+        Assert.Contains("VERDICT: PASS", run.Output);
+        long hub = long.Parse(Regex.Match(run.Output, @"hubSwitches=(\d+)").Groups[1].Value);
+        long callback = long.Parse(Regex.Match(run.Output, @"callbackSwitches=(\d+)").Groups[1].Value);
+        Assert.True(hub >= 50 * 20, $"hubSwitches={hub}");
+        switch (path)
+        {
+            case "fast":
+                Assert.Contains("switch: cooperative fast path (g_TrapReturningThreads at libcoreclr+", run.Output);
+                Assert.True(callback < hub / 10, $"{callback} of {hub} switches took the callback");
+                break;
+            case "callback":
+                Assert.Contains("switch: through the callback (forced", run.Output);
+                Assert.Equal(hub, callback);
+                break;
+            default:
+                Assert.Contains("switch: cooperative fast path", run.Output);
+                Assert.InRange(callback, hub * 4 / 10, hub * 6 / 10);
+                break;
+        }
     }
 
     public static TheoryData<int, string, bool, bool> NegativeEndings => new()

@@ -51,6 +51,7 @@ internal static unsafe partial class NativeMethods
         public ulong HijacksSeen;
         public ulong HijacksInOutgoing;
         public ulong HijacksUndone;
+        public ulong CallbackSwitches;
     }
 
     internal const uint FlagUnsafeNoGcRegistration = 1, FlagSingleLane = 2, FlagProtectionGuards = 4;
@@ -75,6 +76,18 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib)] internal static partial void fr_hijack_sampler_stop(nint sampler, ulong* samples, ulong* hijacked, ulong* inconsistent, ulong* events);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_hijack_test_plant(nint hub, void* slot, nint value);
 
+    // ---- the switch's cooperative-mode fast path (native/src/trap.c) ----
+    [LibraryImport(Lib)] internal static partial int fr_trap_discover(byte* err, nuint errlen);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_trap_hold(int timeoutMs);
+    [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_trap_holding();
+    [LibraryImport(Lib)] internal static partial int fr_trap_confirm(byte* err, nuint errlen);
+    [LibraryImport(Lib)] internal static partial void fr_trap_refused(byte* why);
+    [LibraryImport(Lib)] internal static partial byte* fr_trap_note();
+    [LibraryImport(Lib)] internal static partial void fr_switch_set_path(int mode);
+
+    /// <summary>fr_switch_set_path modes.</summary>
+    internal const int PathFast = 0, PathCallback = 1, PathAlternate = 2;
+
     // ---- hubs ----
     [LibraryImport(Lib)] internal static partial int fr_hub_create(HubConfig* config, nint* hub, byte* err, nuint errlen);
     [LibraryImport(Lib)] internal static partial int fr_hub_join_and_destroy(nint hub);
@@ -84,6 +97,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Lib), SuppressGCTransition] internal static partial int fr_context_new(nint hub);
     [LibraryImport(Lib), SuppressGCTransition] internal static partial void fr_context_abandon(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial void fr_hub_get_stats(nint hub, HubStats* stats);
+    [LibraryImport(Lib)] internal static partial void fr_hub_stack_range(nint hub, nuint* lo, nuint* hi);
     [LibraryImport(Lib)] internal static partial long fr_context_resident_pages(nint hub, uint id);
     [LibraryImport(Lib)] internal static partial uint fr_hub_trim_stacks(nint hub, uint keep);
 

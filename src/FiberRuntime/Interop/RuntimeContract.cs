@@ -15,6 +15,7 @@ internal static unsafe class RuntimeContract
     private static readonly Lock s_lock = new();
     private static volatile bool s_verified;
     private static string? s_failure;
+    private static string? s_switchNote;
 
     /// <summary>Throws <see cref="PlatformNotSupportedException"/> unless fibers can run in this process.</summary>
     internal static void EnsureVerified()
@@ -28,7 +29,7 @@ internal static unsafe class RuntimeContract
                 try
                 {
                     Verify();
-                    Note = new string((sbyte*)NativeMethods.fr_contract_note());
+                    Note = new string((sbyte*)NativeMethods.fr_contract_note()) + "; " + s_switchNote;
                     if (Diagnostics.FiberRuntimeEventSource.Log.IsEnabled()) Diagnostics.FiberRuntimeEventSource.Log.RuntimeVerified(Note);
                     s_verified = true;
                     return;
@@ -43,7 +44,8 @@ internal static unsafe class RuntimeContract
     }
 
     /// <summary>Once verified: how the layout was established (platform, Thread::m_pGCFrame, whether the per-architecture
-    /// GCFrame::Pop code-pattern cross-check agreed or was skipped, how memory is probed). Also the RuntimeVerified event.</summary>
+    /// GCFrame::Pop code-pattern cross-check agreed or was skipped, how memory is probed) and how a switch enters
+    /// cooperative mode (<see cref="SwitchFastPath"/>: the fast path, or the callback and why). Also the RuntimeVerified event.</summary>
     internal static string? Note { get; private set; }
 
     /// <summary>The runtime identifiers with a native fiber switch (a runtimes/&lt;rid&gt;/native asset in the package;
@@ -131,7 +133,11 @@ internal static unsafe class RuntimeContract
         // The layout check runs on a fresh thread: the caller may itself be inside a handler, which
         // would make "outside any handler" samples wrong.
         string? failure = null;
-        var thread = new Thread(() => failure = VerifyLayoutOnThisThread(), 256 * 1024) { Name = "FiberRuntime layout check" };
+        var thread = new Thread(() =>
+        {
+            failure = VerifyLayoutOnThisThread();
+            if (failure is null) s_switchNote = SwitchFastPath.Decide();
+        }, 256 * 1024) { Name = "FiberRuntime layout check" };
         thread.Start();
         thread.Join();
         if (failure is not null) throw Refuse(failure);
