@@ -95,7 +95,7 @@ public sealed unsafe partial class Hub
     internal void StartContext(Greenlet g)
     {
         if (_live >= _options.MaxFibers) throw HubFull();
-        int id = NativeMethods.fr_context_new(_native);
+        int id = TakeContext();
         if (id < 0)
         {
             throw id == NativeMethods.EFull
@@ -196,12 +196,19 @@ public sealed unsafe partial class Hub
         return argument;
     }
 
-    /// <summary>The end of a context's run (<paramref name="result"/> or <paramref name="error"/>, as its body left
-    /// them): retire it and switch away for good.</summary>
+    /// <summary>The end of a context's run: its greenlet is still the current one, and the transfer fields hold what
+    /// its body left (result or exception, set by <see cref="FiberEntry"/>). Retire it, then park the context idle
+    /// for the next greenlet (Hub.IdleContexts.cs), returning when one is given it, or switch away for good.</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private void EndRun(Greenlet g, uint id, object? result, Exception? error)
+    private void EndRun(uint id)
     {
+        Greenlet g = CurrentGreenlet;
+        object? result = _transferValue;
+        Exception? error = _transferError;
+        _transferValue = null;
+        _transferError = null;
         Retire(g, (int)id, g.OutcomeOf(result, error));
+        bool idle = OfferIdle(g, id);
         Greenlet to = g.LiveParent();
         // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw
         // greenlet keeps greenlet semantics: whatever switched to it, e.g. a hub callback, gets its result.)
@@ -220,8 +227,13 @@ public sealed unsafe partial class Hub
                 (to, result, error) = (_root!, null, e);
             }
         }
-        _transferValue = result;
-        _transferError = error;
+        if (result is not null) _transferValue = result;
+        if (error is not null) _transferError = error;
+        if (idle)
+        {
+            ParkIdle(g, id, to);
+            return;
+        }
         SwitchContexts(g, to, exiting: true);
         Environment.FailFast("FiberRuntime: a finished greenlet was resumed, or its final switch was refused.");
     }

@@ -198,18 +198,25 @@ public sealed unsafe partial class Hub
     private static void FiberEntry(nint native, nint user, uint id)
     {
         var hub = (Hub)GCHandle.FromIntPtr(user).Target!;
-        Greenlet g = hub.CurrentGreenlet;
-        object? result = null;
-        Exception? error = null;
-        try
+        // one greenlet's run per pass: EndRun returns when the context, parked idle, is given the next greenlet. The
+        // run's result and exception go through the hub's transfer fields, not locals, so that nothing of an ended
+        // run stays reachable from this frame while it waits idle.
+        while (true)
         {
-            result = g.InvokeRun(hub.StartRun(g));
+            try
+            {
+                Greenlet g = hub.CurrentGreenlet;
+                object? result = g.InvokeRun(hub.StartRun(g));
+                if (result is not null) hub._transferValue = result;
+            }
+            catch (Exception e)
+            {
+                (object? result, Exception? error) = hub.CurrentGreenlet.RunEndedBy(e);
+                if (result is not null) hub._transferValue = result;
+                if (error is not null) hub._transferError = error;
+            }
+            hub.EndRun(id);
         }
-        catch (Exception e)
-        {
-            (result, error) = g.RunEndedBy(e);
-        }
-        hub.EndRun(g, id, result, error);
     }
 
     [UnmanagedCallersOnly]
@@ -265,6 +272,7 @@ public sealed unsafe partial class Hub
             {
                 HubRegistry.Remove(this);       // before the native hub goes: counters read it
             }
+            EndIdleContexts();
             CloseStackRange();
             NativeMethods.fr_hub_detach(native);
             _scheduler.Stop();
@@ -350,6 +358,7 @@ public sealed unsafe partial class Hub
     {
         NativeMethods.HubStats s;
         NativeMethods.fr_hub_get_stats(_native, &s);
+        s.LiveContexts -= (uint)_idleCount;     // idle contexts hold no greenlet (Hub.IdleContexts.cs)
         return s;
     }
 
@@ -359,6 +368,6 @@ public sealed unsafe partial class Hub
     internal const int WarmStacksWhenIdle = 64;
 
     /// <summary>Returns the pages of finished fibers' stacks beyond <see cref="WarmStacksWhenIdle"/> to the kernel.</summary>
-    internal uint TrimStacks() => NativeMethods.fr_hub_trim_stacks(_native, WarmStacksWhenIdle);
+    internal uint TrimStacks() => NativeMethods.fr_hub_trim_stacks(_native, (uint)(WarmStacksWhenIdle - _idleCount));
 
 }
