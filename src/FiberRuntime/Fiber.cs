@@ -23,20 +23,19 @@ public partial class Fiber : Greenlet
 {
     private enum Status { Pending, Running, Succeeded, Failed }
 
-    private readonly Action? _action;
     private volatile Status _status;
     private Exception? _exception;
     private WaitQueue? _joiners;
     private ManualResetEventSlim? _done;
     private readonly bool _isRoot;
 
-    internal Fiber(Hub hub, Action? action) : base(hub, (Greenlet?)null)
+    // the action is the greenlet's body (one field for both); a Fiber<T> has none and keeps its typed function itself
+    internal Fiber(Hub hub, Action? action) : base(hub, null, action)
     {
-        _action = action;
     }
 
     /// <summary>Runs the fiber's body (<see cref="Fiber{T}"/> keeps its typed result itself).</summary>
-    private protected virtual void InvokeBody() => _action!();
+    private protected virtual void InvokeBody() => Unsafe.As<Action>(_body!)();
 
     /// <summary>The root fiber of a hub: the greenlet <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs on.</summary>
     internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
@@ -46,8 +45,6 @@ public partial class Fiber : Greenlet
     }
 
     internal override string Kind => _isRoot ? "main" : "fiber";
-
-    internal override Delegate? Body => _action;
 
     internal override FiberOutcome OutcomeOf(object? result, Exception? error) =>
         _status == Status.Failed || error is not null ? FiberOutcome.Exception : WasKilled ? FiberOutcome.Killed : FiberOutcome.Success;
@@ -161,7 +158,7 @@ public partial class Fiber : Greenlet
     internal void RunBody()
     {
         _status = Status.Running;
-        if (_action is { } action) action();        // a plain fiber (Fiber<T> has no action: it stores a typed result)
+        if (_body is { } action) Unsafe.As<Action>(action)();     // a plain fiber (a Fiber<T> has no body here: it stores a typed result)
         else InvokeBody();
         Complete(null);
     }

@@ -27,7 +27,7 @@ public class Greenlet
 
     private static long s_nextId;
 
-    private readonly Delegate? _body;       // a Func<object?, object?> or an Action (see Run)
+    private protected readonly Delegate? _body;     // a Func<object?, object?> or an Action (see Run); a fiber's Action
     private readonly Hub _hub;
     private Greenlet? _parent;
     private State _state;
@@ -104,13 +104,14 @@ public class Greenlet
 
     /// <summary>For greenlets the runtime creates on a given hub, possibly from another thread (spawned fibers,
     /// the hub loop). Takes the calling thread's execution context, as <see cref="Task.Run(Action)"/> does.</summary>
-    private protected Greenlet(Hub hub, Greenlet? parent)
+    private protected Greenlet(Hub hub, Greenlet? parent, Delegate? body = null)
     {
         _hub = hub;
         // a new object's fields are null already: store only what is there (each reference store costs a GC write
         // barrier, and a spawned fiber usually has no parent yet and its spawner no synchronization context)
         if (parent is not null) _parent = parent;
-        Thread thread = Thread.CurrentThread;
+        if (body is not null) _body = body;
+        Thread thread = hub.IsCallerOnHub ? hub.HubThread : Thread.CurrentThread;     // the hub's: no thread-local lookup
         if (Interop.ThreadFields.ExecutionContext(thread) is { } ec) SavedExecutionContext = ec;
         if (Interop.ThreadFields.SynchronizationContext(thread) is { } sc) SavedSynchronizationContext = sc;
     }

@@ -143,6 +143,6 @@ public sealed partial class Hub
     internal bool IsCallerOnHub
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        get => ReferenceEquals(Current, this);
+        get => OnHubStack() || ReferenceEquals(Current, this);
     }
 }

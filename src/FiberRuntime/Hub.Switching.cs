@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Diagnostics;
 using FiberRuntime.Interop;
@@ -27,8 +28,16 @@ public sealed unsafe partial class Hub
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void CheckThread()
     {
+        if (!OnHubStack()) CheckThreadId();
+    }
+
+    /// <summary>True when the caller runs on this hub's stacks (so on its thread, during its run); false does not
+    /// mean the caller is elsewhere: the hub may not be running its loop range (see <see cref="IsCallerOnHub"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private bool OnHubStack()
+    {
         byte here;
-        if ((nuint)(&here) - _stackLo >= _stackSpan) CheckThreadId();
+        return (nuint)(&here) - _stackLo < _stackSpan;
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
@@ -104,7 +113,10 @@ public sealed unsafe partial class Hub
         }
         g.Slot = id;
         g.MarkStarted();
-        _bySlot[id] = g;
+        // a store with no covariance check (the array's type is exact: a Greenlet?[] made by the hub); the index is
+        // the native side's, checked once here
+        if ((uint)id >= (uint)_bySlot.Length) throw new InvalidOperationException($"FiberRuntime: the native side gave slot {id}, beyond the hub's {_bySlot.Length}.");
+        Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bySlot), id) = g;
         _live++;
     }
 

@@ -70,6 +70,9 @@ public sealed unsafe partial class Hub
 
     internal Greenlet CurrentGreenlet => _bySlot[_currentSlot]!;
 
+    /// <summary>The hub's OS thread (set when it starts).</summary>
+    internal Thread HubThread => _thread!;
+
     /// <summary>This hub's scheduler: its loop, ready queue, timers, reactor and waiting protocol.</summary>
     internal Scheduler Scheduler => _scheduler;
 
