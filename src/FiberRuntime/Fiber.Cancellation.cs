@@ -3,7 +3,6 @@ namespace FiberRuntime;
 // A fiber's CancellationToken: how a kill reaches the Tasks and async APIs the fiber started.
 public partial class Fiber
 {
-    private CancellationTokenSource? _cancellation;     // created by the first reader of CancellationToken only
     private volatile bool _cancellationRequested;        // killed or ended: a token made from now on starts cancelled
 
     /// <summary>A token cancelled when the fiber is killed (before the kill is raised in it) and when it ends, however
@@ -17,10 +16,10 @@ public partial class Fiber
     {
         get
         {
-            if (Volatile.Read(ref _cancellation) is { } existing) return existing.Token;
+            if (Volatile.Read(ref _side) is { } side && Volatile.Read(ref side.Cancellation) is { } existing) return existing.Token;
             if (_cancellationRequested) return new CancellationToken(canceled: true);
             var created = new CancellationTokenSource();
-            CancellationTokenSource cts = Interlocked.CompareExchange(ref _cancellation, created, null) ?? created;
+            CancellationTokenSource cts = Interlocked.CompareExchange(ref Side.Cancellation, created, null) ?? created;
             // a reader on another thread can race with the fiber's end: the exchange above is a full fence, and so is
             // the one in CancelFiberToken, so one of the two sees the other
             if (_cancellationRequested) CancelQuietly(cts);
@@ -40,6 +39,6 @@ public partial class Fiber
     /// <c>_cancellationRequested</c> and issued a full fence itself (a fiber's end: one fence for its status and this).</summary>
     private void CancelCreatedToken()
     {
-        if (Volatile.Read(ref _cancellation) is { IsCancellationRequested: false } cts) CancelQuietly(cts);
+        if (Volatile.Read(ref _side) is { } side && Volatile.Read(ref side.Cancellation) is { IsCancellationRequested: false } cts) CancelQuietly(cts);
     }
 }

@@ -8,7 +8,6 @@ public partial class Fiber
     /// <summary>Which endings a link callback wants (gevent's <c>link</c>, <c>link_value</c>, <c>link_exception</c>).</summary>
     private enum LinkKind : byte { Any, Value, Exception }
 
-    private List<(Action<Fiber> Callback, LinkKind Kind)>? _links;
     private bool _notifyingLinks;          // a NotifyLinks callback is queued or running
 
     /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (soon, from the hub loop,
@@ -34,7 +33,7 @@ public partial class Fiber
             Hub.Post(() => Unlink(callback));
             return;
         }
-        _links?.RemoveAll(l => l.Callback == callback);
+        _side?.Links?.RemoveAll(l => l.Callback == callback);
     }
 
     private void AddLink(Action<Fiber> callback, LinkKind kind)
@@ -45,13 +44,13 @@ public partial class Fiber
             Hub.Post(() => AddLink(callback, kind));
             return;
         }
-        (_links ??= []).Add((callback, kind));
+        (Side.Links ??= []).Add((callback, kind));
         if (IsReady) ScheduleLinks();
     }
 
     private void ScheduleLinks()
     {
-        if (_notifyingLinks || _links is not { Count: > 0 }) return;
+        if (_notifyingLinks || _side?.Links is not { Count: > 0 }) return;
         _notifyingLinks = true;
         Hub.ScheduleCallback(static f => ((Fiber)f!).NotifyLinks(), this);
     }
@@ -63,7 +62,7 @@ public partial class Fiber
     {
         try
         {
-            while (_links is { Count: > 0 } links)
+            while (_side?.Links is { Count: > 0 } links)
             {
                 (Action<Fiber> callback, LinkKind kind) = links[0];
                 links.RemoveAt(0);

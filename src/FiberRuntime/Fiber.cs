@@ -24,9 +24,7 @@ public partial class Fiber : Greenlet
     private enum Status { Pending, Running, Succeeded, Failed }
 
     private volatile Status _status;
-    private Exception? _exception;
     private WaitQueue? _joiners;
-    private ManualResetEventSlim? _done;
     private readonly bool _isRoot;
 
     // the action is the greenlet's body (one field for both); a Fiber<T> has none and keeps its typed function itself
@@ -62,7 +60,7 @@ public partial class Fiber : Greenlet
     public bool WasKilled { get; private set; }
 
     /// <summary>The exception that ended the fiber, or <see langword="null"/>.</summary>
-    public Exception? Exception => _status == Status.Failed ? _exception : null;
+    public Exception? Exception => _status == Status.Failed ? _side!.Exception : null;
 
     /// <inheritdoc />
     public override string ToString() => $"Fiber #{Id} ({_status.ToString().ToLowerInvariant()})";
@@ -189,11 +187,11 @@ public partial class Fiber : Greenlet
 
     private void Complete(Exception? error)
     {
-        _exception = error;
+        if (error is not null) Side.Exception = error;      // before the status that publishes it
         _status = error is null ? Status.Succeeded : Status.Failed;
         _cancellationRequested = true;          // its token is cancelled at the end (Fiber.Cancellation.cs)
         Interlocked.MemoryBarrier();            // publish both before looking for a cross-thread waiter or token
-        _done?.Set();
+        _side?.Done?.Set();
         CancelCreatedToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
@@ -229,13 +227,14 @@ public partial class Fiber : Greenlet
 
     private bool JoinFromAnotherThread(TimeSpan? timeout)
     {
-        if (_done is null)
+        SideState side = Side;
+        if (side.Done is null)
         {
             var e = new ManualResetEventSlim();
-            if (Interlocked.CompareExchange(ref _done, e, null) is not null) e.Dispose();
+            if (Interlocked.CompareExchange(ref side.Done, e, null) is not null) e.Dispose();
         }
         if (IsReady) return true;
-        return _done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
+        return side.Done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Waits for the fiber and returns nothing, rethrowing the exception that ended it (gevent's <c>get</c>).</summary>
@@ -243,7 +242,7 @@ public partial class Fiber : Greenlet
     public void Get(TimeSpan? timeout = null)
     {
         if (!Join(timeout)) throw new FiberTimeoutException($"{this} did not finish within {timeout}.");
-        if (_status == Status.Failed) ExceptionDispatchInfo.Throw(_exception!);
+        if (_status == Status.Failed) ExceptionDispatchInfo.Throw(_side!.Exception!);
     }
 
     // ---- killing ------------------------------------------------------------------------------------------

@@ -135,6 +135,24 @@ public sealed class IdleContextTests
         Assert.Equal(5, Hub.Run(() => Fiber.Spawn(() => 5).Get()));
     }
 
+    [Fact]
+    public void A_fiber_that_succeeds_unobserved_allocates_no_side_state_and_a_failed_one_keeps_its_exception()
+    {
+        Hub.Run(() =>
+        {
+            var side = typeof(Fiber).GetField("_side", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!;
+            Fiber ok = Fiber.Spawn(() => { });
+            ok.Join();
+            Assert.Null(side.GetValue(ok));
+            Fiber failed = Fiber.Spawn(() => throw new FormatException("side"));
+            failed.Join();
+            Assert.Equal("side", failed.Exception?.Message);
+            Assert.Equal("side", Assert.Throws<FormatException>(() => failed.Get()).Message);
+            bool joinedFromPool = Task.Run(() => failed.Join(TimeSpan.FromSeconds(5))).Result;
+            Assert.True(joinedFromPool);
+        });
+    }
+
     [MethodImpl(MethodImplOptions.NoInlining)]
     private static int Recurse(int kib)
     {
