@@ -87,7 +87,19 @@ internal sealed partial class Torture
         _root = Greenlet.Current!;
         if (o.Scheduled)
         {
-            // fibers on the hub's scheduler: spawned into its run queue, yielding through the hub loop
+            // fibers on the hub's scheduler: spawned into its run queue, yielding through the hub loop. A first wave
+            // that ends before them leaves idle contexts (Hub.IdleContexts.cs): the first fibers run on reused
+            // contexts, and contexts go idle again as fibers end while the others are still collected under
+            Fiber.JoinAll(Enumerable.Range(0, 32).Select(w => Fiber.Spawn(() =>
+            {
+                var junk = new List<int[]>();
+                for (int k = 0; k < 4; k++)
+                {
+                    junk.Add(new int[8 + k + w]);
+                    Fiber.Yield();
+                }
+                GC.KeepAlive(junk);
+            })).ToList());
             var spawned = new Fiber[o.Fibers];
             for (int i = 0; i < o.Fibers; i++)
             {
