@@ -92,6 +92,8 @@ public sealed unsafe partial class Hub
         return value;
     }
 
+    // Out of line: Transfer is inlined into every switching caller, and a greenlet starts once per life.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void StartContext(Greenlet g)
     {
         if (_live >= _options.MaxFibers) throw HubFull();
