@@ -5,18 +5,60 @@
  * and the counters. Nothing here runs on the switch path. */
 #include "fr_internal.h"
 #include <errno.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 
+/* ---- homing identity threads on different GC heaps ----------------------------------------------------------
+ * Under Server GC each GC thread scans the stacks of the threads whose home heap is its own, and a thread's home
+ * heap is the heap of the CPU it made its first allocation on (identity threads allocate once, at start-up, and
+ * a thread that never allocated is scanned by GC thread 0). Left alone, every identity thread of every hub could
+ * land on one heap, and one GC thread would walk every parked fiber of the process while the others wait. So each
+ * identity thread starts pinned to the next CPU in turn (process-wide, over the CPUs the process may use), makes
+ * its first managed allocation there, and drops the pin before it parks (fr_identity_park): consecutive lanes are
+ * homed on consecutive CPUs, hence on different heaps (the runtime maps CPUs to heaps in turn). Harmless under
+ * workstation GC; best effort (an affinity call that fails leaves the thread where the scheduler puts it). */
+static atomic_uint next_home;
+static _Thread_local int home_pinned;
+static _Thread_local cpu_set_t home_saved;
+
+static void home_pin(void) {
+    cpu_set_t allowed;
+    if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return;
+    int n = CPU_COUNT(&allowed);
+    if (n <= 1) return;
+    unsigned k = atomic_fetch_add_explicit(&next_home, 1, memory_order_relaxed) % (unsigned)n;
+    for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+        if (!CPU_ISSET(cpu, &allowed) || k-- != 0) continue;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(cpu, &one);
+        if (sched_setaffinity(0, sizeof one, &one) == 0) {
+            home_saved = allowed;
+            home_pinned = 1;
+        }
+        return;
+    }
+}
+
+static void home_unpin(void) {
+    if (!home_pinned) return;
+    home_pinned = 0;
+    (void)sched_setaffinity(0, sizeof home_saved, &home_saved);
+}
+
 static void* identity_main(void* arg) {
     fr_hub* h = arg;
+    home_pin();                                 /* before the thread first enters managed code */
     h->cfg.identity_entry(h, h->cfg.user);
     return NULL;
 }
 
 void fr_identity_park(fr_hub* h, void* clr_thread) {
+    home_unpin();                               /* its first allocation (the thread's name) is made: homed */
     int m;
     char* t = fr_find_thread_by_tid(fr_gettid(), &m);
     pthread_mutex_lock(&h->mu);

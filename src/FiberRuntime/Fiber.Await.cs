@@ -25,6 +25,7 @@ public partial class Fiber
         return task.GetAwaiter().GetResult();
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WaitForCompletion(Task task)
     {
         if (task.IsCompleted || Hub.Current is not { } hub) return;

@@ -33,6 +33,13 @@ public partial class Fiber
     {
         _cancellationRequested = true;
         Interlocked.MemoryBarrier();
+        CancelCreatedToken();
+    }
+
+    /// <summary>The second half of <see cref="CancelFiberToken"/>, for a caller that has set
+    /// <c>_cancellationRequested</c> and issued a full fence itself (a fiber's end: one fence for its status and this).</summary>
+    private void CancelCreatedToken()
+    {
         if (Volatile.Read(ref _cancellation) is { IsCancellationRequested: false } cts) CancelQuietly(cts);
     }
 }

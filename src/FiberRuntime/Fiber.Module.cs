@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -7,6 +8,7 @@ public partial class Fiber
 {
     /// <summary>Suspends the calling fiber for <paramref name="delay"/> (gevent's <c>sleep</c>); <see cref="TimeSpan.Zero"/>
     /// is <see cref="Yield"/>. On a thread that is not a hub it sleeps the thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Sleep(TimeSpan delay)
     {
         Hub.ValidateTimeout(delay, nameof(delay));
@@ -18,6 +20,7 @@ public partial class Fiber
     public static void Sleep(double seconds) => Sleep(TimeSpan.FromSeconds(seconds));
 
     /// <summary>Lets every other ready fiber run, then continues (gevent's <c>sleep(0)</c>: to the back of the ready queue).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Yield()
     {
         if (Hub.Current is { } hub) hub.SleepFor(TimeSpan.Zero, "Fiber.Yield");
@@ -115,6 +118,7 @@ public partial class Fiber
             _waiters.WakeOne(hub);
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Fiber? Take(long deadline)
         {
             while (_finished.Count == 0)

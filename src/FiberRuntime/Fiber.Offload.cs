@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Scheduling;
 
@@ -64,6 +65,7 @@ public partial class Fiber
         else work(CancellationToken.None);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static T OffloadFrom<T>(Hub hub, OffloadCall<T> call)
     {
         call.Hub = hub;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Diagnostics;
 using FiberRuntime.Scheduling;
@@ -140,36 +141,72 @@ public partial class Fiber : Greenlet
     /// <inheritdoc />
     protected sealed override object? Run(object? argument)
     {
-        _status = Status.Running;
         try
         {
-            InvokeBody();
-            Complete(null);
-        }
-        catch (GreenletExit)
-        {
-            WasKilled = true;
-            Complete(null);
+            RunBody();
         }
         catch (Exception e)
         {
-            Complete(e);
-            Hub.ReportFiberException(this, e);
+            if (RunEndedBy(e).Error is { } error) ExceptionDispatchInfo.Throw(error);
         }
         return null;
+    }
+
+    /// <summary>Runs the body and completes the fiber. The hub's context entry inlines it (through
+    /// <see cref="Greenlet.InvokeRun"/>): a plain fiber's action is then called straight from the entry frame, so a
+    /// parked fiber carries no frame of plumbing between its entry and the user's code (every GC walks every frame
+    /// of every parked fiber). No exception handling here, so that it inlines: an exception that escapes the body
+    /// (or the completion) goes to <see cref="RunEndedBy"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal void RunBody()
+    {
+        _status = Status.Running;
+        if (_action is { } action) action();        // a plain fiber (Fiber<T> has no action: it stores a typed result)
+        else InvokeBody();
+        Complete(null);
+    }
+
+    /// <summary>An exception ended the run: the fiber completes with it (a <see cref="GreenletExit"/> is a kill, a
+    /// success) and reports any other; the parent (the hub loop) gets nothing, unless the completion itself failed.</summary>
+    internal override (object? Result, Exception? Error) RunEndedBy(Exception e)
+    {
+        try
+        {
+            if (e is GreenletExit)
+            {
+                WasKilled = true;
+                Complete(null);
+            }
+            else
+            {
+                Complete(e);
+                Hub.ReportFiberException(this, e);
+            }
+            return (null, null);
+        }
+        catch (Exception failure)
+        {
+            return (null, failure);
+        }
     }
 
     private void Complete(Exception? error)
     {
         _exception = error;
         _status = error is null ? Status.Succeeded : Status.Failed;
-        Interlocked.MemoryBarrier();            // publish the status before looking for a cross-thread waiter
+        _cancellationRequested = true;          // its token is cancelled at the end (Fiber.Cancellation.cs)
+        Interlocked.MemoryBarrier();            // publish both before looking for a cross-thread waiter or token
         _done?.Set();
-        CancelFiberToken();
+        CancelCreatedToken();
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
-        _joiners?.WakeAll(Hub);
+        if (_joiners is { } joiners)
+        {
+            joiners.WakeAll(Hub);
+            _joiners = null;                // a finished fiber is never waited on again: the queue can serve another
+            Hub.Scheduler.ReturnWaitQueue(joiners);
+        }
     }
 
     // ---- waiting for it -----------------------------------------------------------------------------------
@@ -177,6 +214,7 @@ public partial class Fiber : Greenlet
     /// <summary>Waits until the fiber has finished or <paramref name="timeout"/> passed; true if it finished
     /// (gevent's <c>join</c>). From a fiber it suspends only the caller; from another thread it blocks that thread.</summary>
     /// <exception cref="InvalidOperationException">A fiber joins itself.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Join(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
@@ -184,9 +222,13 @@ public partial class Fiber : Greenlet
         Hub hub = Hub;
         if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
         if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
-        hub.WaitOn(_joiners ??= new WaitQueue(), timeout, "Fiber.Join", subject: this);
+        hub.WaitOn(_joiners ??= RentJoinQueue(hub), timeout, "Fiber.Join", subject: this);
         return IsReady;
     }
+
+    // out of line: Join stays small enough to be inlined into its caller (one frame less on a parked joiner's stack)
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WaitQueue RentJoinQueue(Hub hub) => hub.Scheduler.RentWaitQueue();
 
     private bool JoinFromAnotherThread(TimeSpan? timeout)
     {

@@ -107,10 +107,12 @@ public class Greenlet
     private protected Greenlet(Hub hub, Greenlet? parent)
     {
         _hub = hub;
-        _parent = parent;
+        // a new object's fields are null already: store only what is there (each reference store costs a GC write
+        // barrier, and a spawned fiber usually has no parent yet and its spawner no synchronization context)
+        if (parent is not null) _parent = parent;
         Thread thread = Thread.CurrentThread;
-        SavedExecutionContext = Interop.ThreadFields.ExecutionContext(thread);
-        SavedSynchronizationContext = Interop.ThreadFields.SynchronizationContext(thread);
+        if (Interop.ThreadFields.ExecutionContext(thread) is { } ec) SavedExecutionContext = ec;
+        if (Interop.ThreadFields.SynchronizationContext(thread) is { } sc) SavedSynchronizationContext = sc;
     }
 
     private protected Greenlet(Hub hub, int rootSlot)
@@ -266,11 +268,42 @@ public class Greenlet
         return p ?? _hub.RootGreenlet;
     }
 
-    internal object? InvokeRun(object? argument) => Run(argument);
+    /// <summary>Runs the greenlet's body for the hub's context entry, where it is inlined: a fiber runs through
+    /// <see cref="Fiber.RunBody"/>, and a plain greenlet (no subclass overriding <see cref="Run"/>) calls its
+    /// delegate here, so that the user's code sits right on the entry frame (every GC walks every frame of every
+    /// suspended greenlet). A subclass gets its <see cref="Run"/> override. No exception handling here (the JIT
+    /// does not inline a method that catches): an exception that escapes goes to <see cref="RunEndedBy"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal object? InvokeRun(object? argument)
+    {
+        if (this is Fiber f)
+        {
+            f.RunBody();
+            return null;
+        }
+        if (GetType() == typeof(Greenlet))
+        {
+            if (_body is Func<object?, object?> func) return func(argument);
+            if (_body is Action action)
+            {
+                action();
+                return null;
+            }
+        }
+        return Run(argument);
+    }
+
+    /// <summary>What an exception that escaped the run gives the parent: a <see cref="GreenletExit"/> ends the
+    /// greenlet quietly (the parent gets it as a value), any other is raised in the parent.</summary>
+    internal virtual (object? Result, Exception? Error) RunEndedBy(Exception e) => e is GreenletExit ? (e, null) : (null, e);
 
     internal void MarkStarted() => _state = State.Started;
 
-    internal void MarkRan() => _everRan = true;
+    internal void MarkRan()
+    {
+        _everRan = true;
+        _hub.Scheduler.Resumes++;       // a hand-off that started this run can tell it happened (Scheduler.HandOffFailed)
+    }
 
     internal void MarkNotStarted()
     {

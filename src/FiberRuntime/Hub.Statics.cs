@@ -47,6 +47,7 @@ public sealed partial class Hub
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fd"/> or <paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">Another fiber already waits for this descriptor to become readable.</exception>
     /// <exception cref="IOException">The descriptor cannot be waited on (closed, or a regular file).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool WaitReadable(int fd, TimeSpan? timeout = null) => WaitDescriptor(fd, write: false, timeout);
 
     /// <summary>Suspends the calling fiber until <paramref name="fd"/> is writable (or failed), or
@@ -54,8 +55,10 @@ public sealed partial class Hub
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="fd"/> or <paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">Another fiber already waits for this descriptor to become writable.</exception>
     /// <exception cref="IOException">The descriptor cannot be waited on (closed, or a regular file).</exception>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static bool WaitWritable(int fd, TimeSpan? timeout = null) => WaitDescriptor(fd, write: true, timeout);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool WaitDescriptor(int fd, bool write, TimeSpan? timeout)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(fd);

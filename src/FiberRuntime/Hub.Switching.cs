@@ -94,7 +94,7 @@ public sealed unsafe partial class Hub
 
     // Out of line: Transfer is inlined into every switching caller, and a greenlet starts once per life.
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private void StartContext(Greenlet g)
+    internal void StartContext(Greenlet g)
     {
         if (_live >= _options.MaxFibers) throw HubFull();
         int id = NativeMethods.fr_context_new(_native);
@@ -187,30 +187,30 @@ public sealed unsafe partial class Hub
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
-    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
-    private void RunContext(uint id)
+    /// <summary>The start of a context's run, inlined into <see cref="FiberEntry"/> up to the greenlet's body (see
+    /// there); returns the argument of its first switch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private object? StartRun(Greenlet g)
     {
-        Greenlet g = CurrentGreenlet;
         RestoreThreadState(g);
-        object? result = null;
-        Exception? error = null;
-        try
-        {
-            object? argument = TakeTransfer();
-            g.MarkRan();
-            result = g.InvokeRun(argument);
-        }
-        catch (GreenletExit exit)
-        {
-            result = exit;          // ends the greenlet quietly: the parent gets it as a value
-        }
-        catch (Exception e)
-        {
-            error = e;              // raised in the parent
-        }
+        object? argument = TakeTransfer();
+        g.MarkRan();
+        return argument;
+    }
+
+    /// <summary>The end of a context's run (<paramref name="result"/> or <paramref name="error"/>, as its body left
+    /// them): retire it and switch away for good.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private void EndRun(Greenlet g, uint id, object? result, Exception? error)
+    {
         Retire(g, (int)id, g.OutcomeOf(result, error));
         Greenlet to = g.LiveParent();
-        if (to.Slot < 0)
+        // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw
+        // greenlet keeps greenlet semantics: whatever switched to it, e.g. a hub callback, gets its result.)
+        if (error is null && g is Fiber && ReferenceEquals(to, _scheduler.LoopIfCreated) &&
+            _scheduler.TakeHandOff(out object? nextValue, out Exception? nextError) is { } next)
+            (to, result, error) = (next, nextValue, nextError);
+        else if (to.Slot < 0)
         {
             // a parent that never ran starts now, with the result as its argument
             try

@@ -189,11 +189,27 @@ public sealed unsafe partial class Hub
     private static void NameIdentityThread(nint user) =>
         Thread.CurrentThread.Name = $"FiberRuntime parked fibers (hub {((Hub)GCHandle.FromIntPtr(user).Target!).Id})";
 
+    // A context's first frame, and the frame its greenlet's body is called from: StartRun, Greenlet.InvokeRun and
+    // Fiber.RunBody are inlined here (none handles exceptions: the JIT does not inline a method that catches), and an
+    // exception that ends the run is sorted here by Greenlet.RunEndedBy. So a parked fiber's stack holds this frame,
+    // then the user's code: every GC walks every frame of every parked fiber (ParkedFrameTests pins the count).
     [UnmanagedCallersOnly]
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void FiberEntry(nint native, nint user, uint id)
     {
-        ((Hub)GCHandle.FromIntPtr(user).Target!).RunContext(id);
+        var hub = (Hub)GCHandle.FromIntPtr(user).Target!;
+        Greenlet g = hub.CurrentGreenlet;
+        object? result = null;
+        Exception? error = null;
+        try
+        {
+            result = g.InvokeRun(hub.StartRun(g));
+        }
+        catch (Exception e)
+        {
+            (result, error) = g.RunEndedBy(e);
+        }
+        hub.EndRun(g, id, result, error);
     }
 
     [UnmanagedCallersOnly]

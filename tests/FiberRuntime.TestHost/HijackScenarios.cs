@@ -78,14 +78,16 @@ internal static unsafe class HijackScenarios
         return SoakScenarios.Verdict(wrong == 0 && inconsistent == 0 && plantedOk && slices > 0, line);
     }
 
-    /// <summary>In a fiber: a planted hijack of a word on its own stack, then a switch away and back. The guard must
+    /// <summary>In a fiber: a planted hijack of a word on its own stack, then a switch away (to another fiber) and back. The guard must
     /// have written the "original return address" back and counted one undo.</summary>
     private static string PlantAndSwitch(Hub hub) => Fiber.Spawn(() =>
     {
         ulong before = hub.GetStats().HijacksUndone;
         nint word = 0;
         if (!hub.PlantTestHijack(&word, 0x5EED)) return "not verified";
-        Fiber.Sleep(0);
+        Fiber other = Fiber.Spawn(static () => { });
+        Fiber.Sleep(0);         // switches to `other` (a lone yielder would be its own next and not switch at all)
+        if (!other.IsReady) return "NOT switched";
         ulong undone = hub.GetStats().HijacksUndone - before;
         return undone == 1 && word == 0x5EED ? "undone" : $"NOT undone (counter +{undone}, word {word:x})";
     }).Get();

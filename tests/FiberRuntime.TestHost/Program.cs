@@ -47,6 +47,8 @@ switch (args.FirstOrDefault())
         return DiagnosticsScenarios.Profile(args);
     case "overflow":
         return Overflow.Run(args);
+    case "frames":
+        return ParkedFrames.Run(args);
     case "suite":
         return StressSuite.Command(args);
 }

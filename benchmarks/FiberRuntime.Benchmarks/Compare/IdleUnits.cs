@@ -8,7 +8,7 @@ namespace FiberRuntime.Benchmarks.Compare;
 
 /// <summary>
 /// The hidden <c>idle</c> subcommand (a child process, so that its memory readings see nothing else):
-/// <c>idle --model fiber|async|threads --count N [--gc-reps R] [--compacting-reps R] [--stack-kib K]</c>. Creates N idle units that each hold the same
+/// <c>idle --model fiber|async|threads --count N [--gc-reps R] [--compacting-reps R] [--stack-kib K] [--hubs H]</c>. Creates N idle units that each hold the same
 /// small object graph and wait for one signal — fibers parked on one <see cref="FiberEvent"/> (one hub), async methods
 /// awaiting one <see cref="TaskCompletionSource"/>, OS threads (64 KiB stacks) blocked on one
 /// <see cref="ManualResetEventSlim"/> — then measures RSS, managed heap and GC pauses with all of them parked, wakes
@@ -21,6 +21,7 @@ internal static class IdleUnits
     private static object? s_sink;
     private static int s_compactingReps;
     private static int s_stackSize = HubOptions.DefaultStackSize;
+    private static int s_hubs = 1;
 
     public static int Run(string[] args)
     {
@@ -28,6 +29,7 @@ internal static class IdleUnits
         int count = int.Parse(Arg(args, "--count", "100000"), CultureInfo.InvariantCulture);
         int reps = int.Parse(Arg(args, "--gc-reps", "5"), CultureInfo.InvariantCulture);
         s_compactingReps = int.Parse(Arg(args, "--compacting-reps", reps.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+        s_hubs = int.Parse(Arg(args, "--hubs", "1"), CultureInfo.InvariantCulture);
         s_stackSize = int.Parse(Arg(args, "--stack-kib", (HubOptions.DefaultStackSize / 1024).ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture) * 1024;
         IdleResult r = model switch
         {
@@ -55,9 +57,9 @@ internal static class IdleUnits
     }
 
     /// <summary>A list of three small objects (~220 bytes in all), held by the unit across its wait.</summary>
-    private static List<object> Graph(int id) => new(4) { new byte[32], new Payload { Id = id, Stamp = id * 7L }, new string('u', 8) };
+    internal static List<object> Graph(int id) => new(4) { new byte[32], new Payload { Id = id, Stamp = id * 7L }, new string('u', 8) };
 
-    private static void Check(List<object> graph, int id)
+    internal static void Check(List<object> graph, int id)
     {
         if (graph.Count != 3 || graph[0] is not byte[] { Length: 32 } || graph[1] is not Payload p || p.Id != id || p.Stamp != id * 7L ||
             graph[2] is not string { Length: 8 })
@@ -178,7 +180,19 @@ internal static class IdleUnits
         FiberRound(Math.Min(count, 256), null, 0);          // warm-up: JIT the whole path on a small hub
         var fibers = new Fiber[count];                        // the handles exist in every model: not counted
         Before(r);
-        FiberRound(count, r, reps, fibers);
+        if (s_hubs <= 1)
+        {
+            FiberRound(count, r, reps, fibers);
+            return r;
+        }
+        // --hubs H: H - 1 other hubs park count / H fibers each, this one the rest (see IdleOtherHubs)
+        int perHub = count / s_hubs, own = count - perHub * (s_hubs - 1);
+        IdleOtherHubs others = IdleOtherHubs.Start(s_hubs - 1, perHub, s_stackSize);
+        FiberRound(own, r, reps, fibers[..own]);
+        int woken = others.WakeAll();
+        r.Arrived += perHub * (s_hubs - 1);
+        r.Woken += Math.Max(0, woken);
+        if (woken != perHub * (s_hubs - 1)) r.Error ??= $"the other hubs' fibers: {woken} of {perHub * (s_hubs - 1)} woke and completed";
         return r;
     }
 

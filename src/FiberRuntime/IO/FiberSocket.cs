@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime.IO;
@@ -47,6 +48,7 @@ public sealed class FiberSocket : IDisposable
     /// <summary>Connects, suspending the fiber until the connection is established or fails.</summary>
     /// <exception cref="SocketException">Refused, unreachable, ...</exception>
     /// <exception cref="FiberTimeoutException">Not connected within the time limit.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Connect(EndPoint remote, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(remote);
@@ -76,6 +78,7 @@ public sealed class FiberSocket : IDisposable
 
     /// <summary>Accepts a connection, suspending the fiber until one arrives.</summary>
     /// <exception cref="FiberTimeoutException">None arrived within the time limit.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public FiberSocket Accept(TimeSpan? timeout = null)
     {
         while (true)
@@ -94,6 +97,7 @@ public sealed class FiberSocket : IDisposable
 
     /// <summary>Sends what the operating system accepts of <paramref name="data"/> (at least one byte unless empty),
     /// suspending the fiber while its buffer is full.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Send(ReadOnlySpan<byte> data, SocketFlags flags = SocketFlags.None, TimeSpan? timeout = null)
     {
         while (true)
@@ -114,6 +118,7 @@ public sealed class FiberSocket : IDisposable
 
     /// <summary>Receives into <paramref name="buffer"/>, suspending the fiber until data (or the end of the stream,
     /// 0) is available.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Receive(Span<byte> buffer, SocketFlags flags = SocketFlags.None, TimeSpan? timeout = null)
     {
         while (true)
@@ -127,6 +132,7 @@ public sealed class FiberSocket : IDisposable
     }
 
     /// <summary>Sends a datagram to <paramref name="remote"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int SendTo(ReadOnlySpan<byte> data, EndPoint remote, TimeSpan? timeout = null)
     {
         ArgumentNullException.ThrowIfNull(remote);
@@ -145,6 +151,7 @@ public sealed class FiberSocket : IDisposable
     }
 
     /// <summary>Receives a datagram and where it came from.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public (int Received, EndPoint From) ReceiveFrom(Span<byte> buffer, TimeSpan? timeout = null)
     {
         while (true)
@@ -184,6 +191,7 @@ public sealed class FiberSocket : IDisposable
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed, this);
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void WaitReady(bool write, TimeSpan? timeout, string what)
     {
         TimeSpan? limit = timeout ?? Timeout;

@@ -1,5 +1,6 @@
 using System.Collections;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Pools;
 using FiberRuntime.Scheduling;
@@ -127,6 +128,7 @@ public partial class FiberGroup : IEnumerable<Fiber>
     /// <param name="raiseError">When true, rethrows the exception of the first fiber (among those in the group when
     /// the call began) that has failed, after the wait — gevent's <c>raise_error</c>.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Join(TimeSpan? timeout = null, bool raiseError = false)
     {
         Hub.ValidateTimeout(timeout);

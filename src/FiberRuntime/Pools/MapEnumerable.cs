@@ -1,4 +1,5 @@
 using System.Collections;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Scheduling;
 
@@ -69,6 +70,7 @@ internal sealed class MapEnumerator<TIn, TResult> : IEnumerator<TResult>
 
     public void Reset() => throw new NotSupportedException();
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal bool MoveNextOnHub()
     {
         if (_disposed) return false;

@@ -6,7 +6,8 @@ namespace FiberRuntime.Scheduling;
 // The waiting protocol (gevent's _hub_primitives). Every blocking primitive follows it; nothing is allocated per wait:
 //   int token = scheduler.PrepareWait();              // a new wait of the current greenlet
 //   ... register (greenlet, token) with whatever will wake it, maybe with a timeout ...
-//   object? v = scheduler.Park("FiberEvent.Wait");    // switch to the hub loop until woken; throws if woken with an error
+//   object? v = scheduler.Park("FiberEvent.Wait");    // switch away (to the next ready greenlet, or the hub loop) until
+//                                                     // woken; throws if woken with an error
 //   ... unregister in a finally ...
 // Wake(greenlet, token, value) resumes that wait once (later wakes for the same token are ignored), in FIFO order
 // through the ready queue. A kill bumps the token (so every registration of the current wait goes stale) and
@@ -22,8 +23,8 @@ internal sealed partial class Scheduler
         return ++w.Token;
     }
 
-    /// <summary>Switches from the running greenlet to the hub loop until its current wait is woken; returns the
-    /// value it was woken with, or throws the exception it was woken with.</summary>
+    /// <summary>Suspends the running greenlet until its current wait is woken, switching to the next ready greenlet
+    /// (a hand-off) or to the hub loop; returns the value it was woken with, or throws the exception it was woken with.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? Park(string reason, object? subject = null)
     {
@@ -45,14 +46,24 @@ internal sealed partial class Scheduler
         if (!ReferenceEquals(w.Reason, reason)) w.Reason = reason;
         if (!ReferenceEquals(w.Subject, subject)) w.Subject = subject;
         w.IsParked = true;
+        // straight to the next ready greenlet when the loop's round allows it (Scheduler.HandOff.cs); else the loop
+        object? value = null;
+        Exception? error = null;
+        Greenlet? next = _roundLeft > 0 ? TakeHandOff(out value, out error) : null;
+        long resumes = Resumes;
         try
         {
-            return _hub.Transfer(g, LoopGreenlet, null, null);
+            if (next is null) return _hub.Transfer(g, LoopGreenlet, null, null);
+            if (ReferenceEquals(next, g)) return EndOwnWait(value, error);
+            return _hub.Transfer(g, next, value, error);
         }
         finally
         {
+            // nothing resumed since the hand-off began: the switch to `next` was refused (Scheduler.HandOff.cs)
+            if (Resumes == resumes && next is not null && !ReferenceEquals(next, g)) HandOffRefused(g, next, value, error);
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
+            Resumes++;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
         }
     }
@@ -60,6 +71,7 @@ internal sealed partial class Scheduler
     /// <summary>Parks the running greenlet <paramref name="g"/> in its wait <paramref name="token"/>, with its own timer
     /// armed when <paramref name="timeout"/> is finite: the one park-with-timeout path. A timeout wakes it with
     /// <see cref="WakeTimer.TimedOut"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
     {
         if (timeout is not { } t || t == Timeout.InfiniteTimeSpan) return Park(reason, subject);
@@ -86,13 +98,15 @@ internal sealed partial class Scheduler
     /// <summary>The common blocking wait: joins <paramref name="queue"/> (optionally offering <paramref name="item"/>),
     /// parks until woken or until <paramref name="timeout"/> passes, and leaves the queue whatever happened.
     /// Returns the wake-up value, or <see cref="WakeTimer.TimedOut"/>.</summary>
-    // The wait paths are compiled fully optimized from their first call, with Park and the hub's Transfer and
-    // SwitchContexts inlined into them (AggressiveInlining: a method marked AggressiveOptimization is never inlined
-    // itself, and without profile data the JIT declines Park). A parked fiber keeps the frames it parked with for as
-    // long as it waits, so fibers that park before tiering would keep Tier0 frames — more of them, each reporting
-    // every GC slot — through every GC. A fiber parked on FiberEvent before tier-up: 16 managed frames before, 12 now
-    // (8 after tier-up either way); gen0 GC CPU per parked fiber about -20% to -30% (measured on the pre-split hub).
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // Every GC walks every frame of every parked fiber, for as long as it waits, so a wait leaves as few frames as it
+    // can: WaitOn, ParkWithTimeout, Park and the hub's Transfer and SwitchContexts are inlined (AggressiveInlining,
+    // try/finally included: .NET 10 inlines it) into the public blocking method that calls them, which is compiled
+    // fully optimized from its first call (AggressiveOptimization: a fiber that parks in Tier0 code keeps those
+    // frames, more of them and each reporting every GC slot). What stays is that method and NativeSwitch, whose
+    // P/Invoke cannot be inlined inside a try region; with the entry (FiberEntry) and the user's body, a parked fiber
+    // is 4 frames. FiberRuntime.TestHost's `frames` command prints them per kind of wait; ParkedFrameTests pins the
+    // counts. A caller of WaitOn must be marked AggressiveOptimization itself.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal object? WaitOn(WaitQueue queue, TimeSpan? timeout, string reason, object? item = null, object? subject = null)
     {
         Greenlet g = _hub.CurrentGreenlet;
@@ -125,6 +139,7 @@ internal sealed partial class Scheduler
 
     /// <summary>Parks the running greenlet until <paramref name="fd"/> is ready (readable, or writable with
     /// <paramref name="write"/>) or <paramref name="timeout"/> passes; true if it became ready.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal bool WaitDescriptor(int fd, bool write, TimeSpan? timeout)
     {
         Greenlet g = _hub.CurrentGreenlet;

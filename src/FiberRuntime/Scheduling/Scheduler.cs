@@ -11,20 +11,11 @@ namespace FiberRuntime.Scheduling;
 /// </summary>
 internal sealed partial class Scheduler
 {
-    private struct ReadyItem
-    {
-        public Greenlet? Target;
-        public int Token;
-        public object? Value;
-        public Exception? Error;
-        public Action<object?>? Callback;
-        public object? State;
-    }
-
     private readonly Hub _hub;
-    private readonly Queue<ReadyItem> _ready = new();
+    private readonly ReadyQueue _ready = new();
     private readonly TimerHeap _timers = new();
     private readonly ConcurrentQueue<Action> _inbox = new();
+    private WaitQueue? _spareWaitQueue;
     private IReactor? _reactor;
     private Greenlet? _loop;
     private int _keepAlive;              // outstanding things that may wake the hub from outside (Task awaits, ...)
@@ -38,7 +29,8 @@ internal sealed partial class Scheduler
 
     // the blocking monitor (HubOptions.MaxBlockingTime)
     private bool _monitored;
-    private long _runningSince;          // when the loop handed the thread to a greenlet; 0 while the loop runs
+    private long _runningSince;          // when the thread was handed to the running greenlet; 0 while the loop runs
+    private Greenlet? _monitoredRunner;  // the greenlet whose run _runningSince times
     private int _blockedFlag;            // set by the monitor thread: the current run is over the limit
     private string? _blockedTrace;
 
@@ -72,7 +64,8 @@ internal sealed partial class Scheduler
         ref WaitState w = ref g.Waiting;
         if (w.Token != token || w.WakePending || g.IsDead) return false;
         w.WakePending = true;
-        _ready.Enqueue(new ReadyItem { Target = g, Token = token, Value = value, Error = error });
+        if (error is null) _ready.Enqueue(g, value, token, isError: false);
+        else _ready.Enqueue(g, error, token, isError: true);
         return true;
     }
 
@@ -83,20 +76,37 @@ internal sealed partial class Scheduler
         ref WaitState w = ref g.Waiting;
         int token = ++w.Token;
         w.WakePending = true;
-        _ready.Enqueue(new ReadyItem { Target = g, Token = token, Error = error });
+        _ready.Enqueue(g, error, token, isError: true);
     }
 
     /// <summary>Schedules a greenlet that has not started (a spawned fiber) to start with <paramref name="argument"/>.</summary>
     internal void ScheduleStart(Greenlet g, object? argument = null)
     {
         g.Waiting.WakePending = true;
-        _ready.Enqueue(new ReadyItem { Target = g, Token = g.Waiting.Token, Value = argument });
+        _ready.Enqueue(g, argument, g.Waiting.Token, isError: false);
     }
 
     /// <summary>Runs <paramref name="callback"/> on the hub loop soon (after what is already queued).</summary>
     internal void ScheduleCallback(Action<object?> callback, object? state)
     {
-        _ready.Enqueue(new ReadyItem { Callback = callback, State = state });
+        _ready.Enqueue(callback, state, 0, isError: false);
+    }
+
+    /// <summary>An empty wait queue, reused: a fiber's joiners use one each, from the first join to the fiber's end,
+    /// and spawn-and-join would otherwise allocate one per fiber.</summary>
+    internal WaitQueue RentWaitQueue()
+    {
+        WaitQueue? q = _spareWaitQueue;
+        if (q is null) return new WaitQueue();
+        _spareWaitQueue = null;
+        return q;
+    }
+
+    /// <summary>Gives back a queue that is empty and that nothing will link a node into again. A waiter woken from it
+    /// may still call <see cref="WaitQueue.Remove"/> on it: a no-op, its node is in no queue.</summary>
+    internal void ReturnWaitQueue(WaitQueue q)
+    {
+        if (q.IsEmpty) _spareWaitQueue = q;
     }
 
     internal void StartTimer(HubTimer timer, TimeSpan delay) => _timers.Add(timer, Hub.DueAfter(delay));
@@ -139,8 +149,9 @@ internal sealed partial class Scheduler
         }
     }
 
-    /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run what is
-    /// ready, then sleep in the reactor until the next timer or a wake-up.</summary>
+    /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run a round of what
+    /// is ready (bounded: see <see cref="RunReady"/>), then sleep in the reactor until the next timer or a wake-up (or,
+    /// when work is still ready, only poll it).</summary>
     private void RunLoop()
     {
         IReactor reactor = _reactor!;
@@ -154,10 +165,7 @@ internal sealed partial class Scheduler
             if (!_inbox.IsEmpty)
                 while (_inbox.TryDequeue(out Action? posted)) RunGuarded(static a => ((Action)a!)(), posted);
 
-            // run what was ready when this round began; what becomes ready meanwhile waits for the next round,
-            // so timers and posted work are never starved
-            int ran = _ready.Count;
-            for (int n = ran; n > 0 && _ready.TryDequeue(out ReadyItem item); n--) RunItem(item);
+            int ran = RunReady();
 
             if (_ready.Count > 0 || !_inbox.IsEmpty)
             {
@@ -182,20 +190,38 @@ internal sealed partial class Scheduler
         return (int)Math.Min(int.MaxValue, Math.Ceiling(ticks * 1000.0 / Stopwatch.Frequency));
     }
 
-    private void RunItem(in ReadyItem item)
+    /// <summary>Runs a round of the ready queue: as many entries as were ready when it began, or
+    /// <see cref="HandOffsPerRound"/> if that is more. Greenlets that suspend meanwhile switch straight to the next entry
+    /// (<see cref="TakeHandOff"/>), spending the same budget; control comes back here when it is spent, when the next
+    /// entry is a callback, or when nothing is ready. Returns how many entries ran.</summary>
+    private int RunReady()
     {
-        if (item.Callback is { } cb)
+        _roundLeft = Math.Max(_ready.Count, HandOffsPerRound);
+        _ranInRound = 0;
+        while (_roundLeft > 0 && _ready.Count > 0)
         {
-            RunGuarded(cb, item.State);
-            return;
+            ref ReadyQueue.Entry e = ref _ready.Head;
+            if (e.Item is Action<object?> callback)
+            {
+                object? state = e.Arg;
+                _ready.DropHead();
+                _roundLeft--;
+                _ranInRound++;
+                RunGuarded(callback, state);
+                continue;
+            }
+            if (TakeGreenlet(ref e, out object? value, out Exception? error) is { } g) RunItem(g, value, error);
         }
-        Greenlet g = item.Target!;
-        if (g.IsDead || g.Waiting.Token != item.Token) return;      // resumed another way, or killed meanwhile
-        g.Waiting.WakePending = false;
-        if (_monitored) Volatile.Write(ref _runningSince, Hub.Now);
+        _roundLeft = 0;
+        return _ranInRound;
+    }
+
+    private void RunItem(Greenlet g, object? value, Exception? error)
+    {
+        if (_monitored) BeginMonitoredRun(g);
         try
         {
-            _hub.Transfer(_loop!, g, item.Value, item.Error);
+            _hub.Transfer(_loop!, g, value, error);
         }
         catch (Exception e) when (e is not GreenletExit)
         {
@@ -208,7 +234,7 @@ internal sealed partial class Scheduler
         }
         finally
         {
-            if (_monitored) EndMonitoredRun(g);
+            if (_monitored) EndMonitoredRun();
         }
     }
 
@@ -304,8 +330,17 @@ internal sealed partial class Scheduler
             _blockedTrace = new StackTrace(2, fNeedFileInfo: true).ToString();
     }
 
-    private void EndMonitoredRun(Greenlet g)
+    private void BeginMonitoredRun(Greenlet g)
     {
+        _monitoredRunner = g;
+        Volatile.Write(ref _runningSince, Hub.Now);
+    }
+
+    /// <summary>The loop has the thread back: ends the timed run, reporting it if the monitor flagged it.</summary>
+    private void EndMonitoredRun()
+    {
+        Greenlet g = _monitoredRunner!;
+        _monitoredRunner = null;
         long since = Volatile.Read(ref _runningSince);
         Volatile.Write(ref _runningSince, 0);
         if (Interlocked.Exchange(ref _blockedFlag, 0) == 0) return;
@@ -340,8 +375,8 @@ internal sealed partial class Scheduler
     /// <summary>Hub thread: the greenlets in the ready queue that have not started (for run-info snapshots).</summary>
     internal IEnumerable<Greenlet> NotStartedInReadyQueue()
     {
-        foreach (ReadyItem item in _ready)
-            if (item.Target is { IsDead: false, IsNotStarted: true } g) yield return g;
+        foreach (ReadyQueue.Entry e in _ready.Snapshot())
+            if (e.Item is Greenlet { IsDead: false, IsNotStarted: true } g) yield return g;
     }
 
     /// <summary>Hub thread: the pending timers, in heap order (for run-info snapshots).</summary>

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using FiberRuntime.Scheduling;
 
@@ -65,6 +66,7 @@ public sealed class AsyncResult<T>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">It would have to block, and the caller is not a fiber of the
     /// result's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

@@ -51,6 +51,7 @@ public sealed class FiberChannel<T> : IEnumerable<T>
     /// <exception cref="QueueFullException">No getter took the item within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the channel's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Put(T item, TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
@@ -110,6 +111,7 @@ public sealed class FiberChannel<T> : IEnumerable<T>
     /// <exception cref="QueueEmptyException">No putter offered an item within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the channel's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public T Get(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

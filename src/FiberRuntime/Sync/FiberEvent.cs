@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -60,6 +61,7 @@ public sealed class FiberEvent
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">It would have to block, and the caller is not a fiber of the
     /// event's hub; or the caller is a hub callback.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -43,6 +44,7 @@ public sealed class FiberJoinableQueue<T> : FiberQueue<T>
     /// <returns>True when no task was unfinished; false on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the queue's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Join(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

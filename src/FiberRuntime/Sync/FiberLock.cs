@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -41,6 +42,7 @@ public sealed class FiberLock
     /// <returns>True if the calling fiber now holds the lock; false on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the lock's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Acquire(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

@@ -1,6 +1,7 @@
 using System.Collections;
 using System.Diagnostics;
 using System.Diagnostics.CodeAnalysis;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -89,6 +90,7 @@ public class FiberQueue<T> : IEnumerable<T>
     /// <exception cref="QueueFullException">No room within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the queue's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Put(T item, TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
@@ -147,6 +149,7 @@ public class FiberQueue<T> : IEnumerable<T>
     /// <exception cref="QueueEmptyException">No item within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the queue's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public T Get(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
@@ -201,6 +204,7 @@ public class FiberQueue<T> : IEnumerable<T>
     /// <exception cref="QueueEmptyException">No item within <paramref name="timeout"/>.</exception>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the queue's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public T Peek(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

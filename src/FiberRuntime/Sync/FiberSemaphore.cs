@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Scheduling;
 
 namespace FiberRuntime;
@@ -57,6 +58,7 @@ public class FiberSemaphore
     /// <returns>True if a permit was taken; false on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the semaphore's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Acquire(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);
@@ -100,6 +102,7 @@ public class FiberSemaphore
     /// <returns>The permits free when it returns; 0 on timeout.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="timeout"/> is negative.</exception>
     /// <exception cref="InvalidOperationException">The caller is not a fiber of the semaphore's hub.</exception>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Wait(TimeSpan? timeout = null)
     {
         Hub.ValidateTimeout(timeout);

@@ -57,6 +57,7 @@ internal sealed class Linkable
 
     /// <summary>Waits, linked here, until <see cref="NotifyAll"/> or <paramref name="timeout"/>; the wake-up value,
     /// or <see cref="WakeTimer.TimedOut"/>.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal object? WaitOn(Hub hub, TimeSpan? timeout, string reason) => hub.WaitOn(_waiters, timeout, reason);
 
     /// <summary>Wakes every linked waiter, in the order they began to wait, once. They stay linked until they run
