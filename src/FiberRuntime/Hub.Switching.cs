@@ -101,6 +101,8 @@ public sealed unsafe partial class Hub
         return value;
     }
 
+    // Out of line: Transfer is inlined into every switching caller, and a greenlet starts once per life.
+    [MethodImpl(MethodImplOptions.NoInlining)]
     internal void StartContext(Greenlet g)
     {
         if (_live >= _options.MaxFibers) throw HubFull();
