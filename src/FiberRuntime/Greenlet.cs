@@ -303,7 +303,7 @@ public class Greenlet
     internal void MarkRan()
     {
         _everRan = true;
-        _hub.Scheduler.Resumes++;       // a hand-off that started this run can tell it happened (Scheduler.HandOffFailed)
+        if (_hub.Scheduler.HandOffInFlight) _hub.Scheduler.EndHandOff(this);   // a hand-off started this run
     }
 
     internal void MarkNotStarted()

@@ -36,11 +36,12 @@ public sealed unsafe partial class Hub
     private void ParkIdle(Greenlet ended, uint id, Greenlet to)
     {
         if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(ended, to);
-        if (to.Slot == (int)id) return;
-        _currentSlot = to.Slot;
-        int rc = NativeSwitch(_native, (uint)to.Slot, 0);
+        int slot = to.Slot;         // read once: an idle context must not keep the greenlet it switched to alive
+        if (slot == (int)id) return;
+        _currentSlot = slot;
+        int rc = NativeSwitch(_native, (uint)slot, 0);
         if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
-            rc = NativeSwitch(_native, (uint)to.Slot, NativeMethods.SwitchNoCallback);
+            rc = NativeSwitch(_native, (uint)slot, NativeMethods.SwitchNoCallback);
         if (rc != NativeMethods.Ok) Environment.FailFast("FiberRuntime: the switch away from an ended fiber was refused.");
     }
 

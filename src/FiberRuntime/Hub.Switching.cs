@@ -60,11 +60,13 @@ public sealed unsafe partial class Hub
         // common switch (no value, no exception) stores no reference
         if (value is not null) _transferValue = value;
         if (error is not null) _transferError = error;
+        int slot = to.Slot;
+        // nothing below the switch names `to`: this frame may stay parked for long, and must not keep it alive
         if (!SwitchContexts(from, to, exiting: false))
         {
             _transferValue = null;
             _transferError = null;
-            if (starting) UnstartContext(to);
+            if (starting) UnstartContext(_bySlot[slot]!);
             throw new InvalidOperationException(
                 "Cannot switch greenlets inside a callback from native code: the native frames below it would be suspended. Switch after the native call returns.");
         }
@@ -163,10 +165,11 @@ public sealed unsafe partial class Hub
             if (!ReferenceEquals(from.SavedSynchronizationContext, sc)) from.SavedSynchronizationContext = sc;
         }
         int fromSlot = _currentSlot;
-        _currentSlot = to.Slot;
-        int rc = NativeSwitch(_native, (uint)to.Slot, exiting ? 1 : 0);
+        int slot = to.Slot;         // read once: `to` is not live across the switch (a parked frame keeps nothing alive)
+        _currentSlot = slot;
+        int rc = NativeSwitch(_native, (uint)slot, exiting ? 1 : 0);
         if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
-            rc = NativeSwitch(_native, (uint)to.Slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
+            rc = NativeSwitch(_native, (uint)slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
         if (rc != NativeMethods.Ok)
         {
             _currentSlot = fromSlot;
@@ -227,8 +230,8 @@ public sealed unsafe partial class Hub
         // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw
         // greenlet keeps greenlet semantics: whatever switched to it, e.g. a hub callback, gets its result.)
         if (error is null && g is Fiber && ReferenceEquals(to, _scheduler.LoopIfCreated) &&
-            _scheduler.TakeHandOff(out object? nextValue, out Exception? nextError) is { } next)
-            (to, result, error) = (next, nextValue, nextError);
+            _scheduler.TakeHandOff() is { } next)
+            (to, result, error) = (next, _scheduler.HandOffValue, _scheduler.HandOffError);
         else if (to.Slot < 0)
         {
             // a parent that never ran starts now, with the result as its argument

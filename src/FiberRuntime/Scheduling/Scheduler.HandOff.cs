@@ -17,6 +17,13 @@ internal sealed partial class Scheduler
     internal const int HandOffsPerRound = 64;
 
     private int _roundLeft;             // entries the current round may still run; 0 outside a round
+
+    // The hand-off in flight: set by TakeHandOff just before the switch to _handOffTo, ended by that greenlet as it
+    // resumes (EndHandOff, from Park or its first run), or by the suspending greenlet when the switch was refused.
+    // Fields rather than Park's locals: a parked frame must not keep the next greenlet or its wake-up value alive.
+    private Greenlet? _handOffTo;
+    private object? _handOffValue;
+    private Exception? _handOffError;
     private int _ranInRound;            // entries run in the current round, by the loop or by hand-offs
 
     /// <summary>Takes the head entry, a greenlet, off the queue: returns it with the value or exception its wait ends
@@ -37,15 +44,14 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>For a greenlet about to suspend (or a fiber whose run has ended): the next ready greenlet, taken off
-    /// the queue to be switched to directly, with what its wait ends with; null when control must go to the loop
+    /// the queue to be switched to directly, with what its wait ends with in _handOffValue / _handOffError (the hand-off
+    /// is in flight from here: see EndHandOff); null when control must go to the loop
     /// (no round running or its budget spent, nothing ready, a callback next, the next greenlet suspended in a raw
     /// switch or unable to get a stack, the blocking monitor flagged the run that ends). May return the caller
     /// itself: it was next.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    internal Greenlet? TakeHandOff(out object? value, out Exception? error)
+    internal Greenlet? TakeHandOff()
     {
-        value = null;
-        error = null;
         if (_hub.IsStopping) return null;
         while (_roundLeft > 0 && _ready.Count > 0)
         {
@@ -61,7 +67,9 @@ internal sealed partial class Scheduler
             // started and cannot get a stack does (the loop fails it with the reason)
             if (!g.Waiting.IsParked && (!g.IsNotStarted || !TryPrestart(g))) return null;
             if (_monitored && !MonitorHandOff(g)) return null;
-            return TakeGreenlet(ref e, out value, out error);
+            Greenlet? next = TakeGreenlet(ref e, out _handOffValue, out _handOffError);
+            _handOffTo = next;
+            return next;
         }
         return null;
     }
@@ -93,21 +101,42 @@ internal sealed partial class Scheduler
     }
 
     /// <summary>A lone yielder was its own next: its wait ends here, with no switch.</summary>
-    private static object? EndOwnWait(object? value, Exception? error)
+    private object? EndOwnWait()
     {
+        object? value = _handOffValue;
+        Exception? error = _handOffError;
+        ClearHandOff();
         if (error is not null) ExceptionDispatchInfo.Throw(error);
         return value;
     }
 
-    /// <summary>Greenlets resumed so far, counted by the resumed greenlet itself as it leaves Park or begins its run
-    /// (64 bits: never wraps). A greenlet that handed off and finds it unchanged when Park ends knows nothing ran.</summary>
-    internal long Resumes;
+    /// <summary>A greenlet resumes, or begins its run, with a hand-off in flight: the hand-off was to it and is over,
+    /// unless it is <paramref name="g"/>'s own, refused before anything ran.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    internal void EndHandOff(Greenlet g)
+    {
+        Greenlet next = _handOffTo!;
+        if (!ReferenceEquals(next, g)) HandOffRefused(g, next, _handOffValue, _handOffError);
+        ClearHandOff();
+    }
+
+    internal bool HandOffInFlight => _handOffTo is not null;
+
+    internal object? HandOffValue => _handOffValue;
+
+    internal Exception? HandOffError => _handOffError;
+
+    private void ClearHandOff()
+    {
+        _handOffTo = null;
+        _handOffValue = null;
+        _handOffError = null;
+    }
 
     /// <summary>The switch from <paramref name="g"/> to <paramref name="next"/> failed before anything ran (a switch
     /// inside a callback from native code is refused; the exception is on its way out of Park): <paramref name="next"/>
     /// goes back to the front of the queue, still next. Nothing can have switched meanwhile: the exception passes only
     /// the frames inside the same callback, where every switch is refused.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private void HandOffRefused(Greenlet g, Greenlet next, object? value, Exception? error)
     {
         next.Waiting.WakePending = true;

@@ -46,24 +46,22 @@ internal sealed partial class Scheduler
         if (!ReferenceEquals(w.Reason, reason)) w.Reason = reason;
         if (!ReferenceEquals(w.Subject, subject)) w.Subject = subject;
         w.IsParked = true;
-        // straight to the next ready greenlet when the loop's round allows it (Scheduler.HandOff.cs); else the loop
-        object? value = null;
-        Exception? error = null;
-        Greenlet? next = _roundLeft > 0 ? TakeHandOff(out value, out error) : null;
-        long resumes = Resumes;
+        // straight to the next ready greenlet when the loop's round allows it (Scheduler.HandOff.cs); else the loop.
+        // What the hand-off carries stays in the scheduler's fields, not in locals: this frame stays parked, and
+        // must not keep the next greenlet or its wake-up value alive while it does.
+        Greenlet? next = _roundLeft > 0 ? TakeHandOff() : null;
         try
         {
             if (next is null) return _hub.Transfer(g, LoopGreenlet, null, null);
-            if (ReferenceEquals(next, g)) return EndOwnWait(value, error);
-            return _hub.Transfer(g, next, value, error);
+            if (ReferenceEquals(next, g)) return EndOwnWait();
+            return _hub.Transfer(g, next, _handOffValue, _handOffError);
         }
         finally
         {
-            // nothing resumed since the hand-off began: the switch to `next` was refused (Scheduler.HandOff.cs)
-            if (Resumes == resumes && next is not null && !ReferenceEquals(next, g)) HandOffRefused(g, next, value, error);
+            // resumed by a hand-off (it ends here), or ours was refused before anything ran (next goes back in front)
+            if (_handOffTo is not null) EndHandOff(g);
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
-            Resumes++;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
         }
     }
