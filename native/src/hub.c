@@ -76,7 +76,8 @@ static void chain_insert(fr_hub* h, fr_lane* L, int k, int32_t id) {
     if (L->index_live) {
         s = (int32_t)fr_idset_succ(&ch->members, (uint32_t)id);
     } else {
-        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }   /* at most FR_INDEX_ON */
+        /* lane 0 unindexed holds at most FR_INDEX_ON contexts, a handler lane at most FR_HANDLER_LANE_CAP */
+        for (s = ch->first; s >= 0 && s < id; s = h->ctx[s].next[k]) { }
     }
     int32_t p = s >= 0 ? h->ctx[s].prev[k] : ch->last;
     set_neighbours(h, ch, k, id, p, s);

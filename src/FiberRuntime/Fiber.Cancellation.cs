@@ -20,8 +20,9 @@ public partial class Fiber
             if (_cancellationRequested) return new CancellationToken(canceled: true);
             var created = new CancellationTokenSource();
             CancellationTokenSource cts = Interlocked.CompareExchange(ref Side.Cancellation, created, null) ?? created;
-            // a reader on another thread can race with the fiber's end: the exchange above is a full fence, and so is
-            // the one in CancelFiberToken, so one of the two sees the other
+            // a reader on another thread can race with the fiber's end or kill: the exchange above is a full fence, and
+            // so is the one after the flag is set (CancelFiberToken on a kill, Fiber.Complete at the end), so one of the
+            // two sees the other
             if (_cancellationRequested) CancelQuietly(cts);
             return cts.Token;
         }
