@@ -210,31 +210,52 @@ internal sealed partial class Scheduler
                 RunGuarded(callback, state);
                 continue;
             }
-            if (TakeGreenlet(ref e, out object? value, out Exception? error) is { } g) RunItem(g, value, error);
+            // the value and exception go through fields, not out-locals: this frame stays suspended while g runs
+            if (TakeGreenlet(ref e, out _handOffValue, out _handOffError) is { } g) RunItem(g);
         }
         _roundLeft = 0;
         return _ranInRound;
     }
 
-    private void RunItem(Greenlet g, object? value, Exception? error)
+    /// <summary>Runs <paramref name="g"/> with the wake-up RunReady left in the hand-off fields (no hand-off is in flight:
+    /// the loop's own switch). Nothing after the switch names <paramref name="g"/> or its value: the loop's frame stays
+    /// suspended while greenlets run, and must not keep the last one it ran alive.</summary>
+    private void RunItem(Greenlet g)
     {
+        object? value = _handOffValue;
+        Exception? error = _handOffError;
+        ClearHandOff();
         if (_monitored) BeginMonitoredRun(g);
         try
         {
+            // a scheduled fiber that cannot get a stack (MaxFibers reached, memory) fails with the reason, so its
+            // joiners wake and see it, instead of waiting for a fiber that will never run
+            if (g is Fiber { IsNotStarted: true, IsDead: false } f && !StartOrFail(f)) return;
             _hub.Transfer(_loop!, g, value, error);
         }
         catch (Exception e) when (e is not GreenletExit)
         {
-            // a scheduled fiber that could not get a stack (MaxFibers reached, memory): it fails with the reason, so its
-            // joiners wake and see it, instead of waiting for a fiber that will never run
-            if (g is Fiber f && f.IsNotStarted && !f.IsDead) f.FailToStart(e);
             // an exception raised in the loop: a raw greenlet whose parent is the loop died with it.
             // (GreenletExit is the hub shutting the loop down: it ends RunLoop.)
-            else ReportLoopError(e);
+            ReportLoopError(e);
         }
         finally
         {
             if (_monitored) EndMonitoredRun();
+        }
+    }
+
+    private bool StartOrFail(Fiber f)
+    {
+        try
+        {
+            _hub.StartContext(f);
+            return true;
+        }
+        catch (Exception e)
+        {
+            f.FailToStart(e);
+            return false;
         }
     }
 
