@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Diagnostics;
 
 namespace FiberRuntime.Scheduling;
@@ -152,6 +153,7 @@ internal sealed partial class Scheduler
     /// <summary>The hub loop, libuv's order: run due timers, take work posted from other threads, run a round of what
     /// is ready (bounded: see <see cref="RunReady"/>), then sleep in the reactor until the next timer or a wake-up (or,
     /// when work is still ready, only poll it).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunLoop()
     {
         IReactor reactor = _reactor!;
@@ -194,6 +196,7 @@ internal sealed partial class Scheduler
     /// <see cref="HandOffsPerRound"/> if that is more. Greenlets that suspend meanwhile switch straight to the next entry
     /// (<see cref="TakeHandOff"/>), spending the same budget; control comes back here when it is spent, when the next
     /// entry is a callback, or when nothing is ready. Returns how many entries ran.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private int RunReady()
     {
         _roundLeft = Math.Max(_ready.Count, HandOffsPerRound);
@@ -219,7 +222,9 @@ internal sealed partial class Scheduler
 
     /// <summary>Runs <paramref name="g"/> with the wake-up RunReady left in the hand-off fields (no hand-off is in flight:
     /// the loop's own switch). Nothing after the switch names <paramref name="g"/> or its value: the loop's frame stays
-    /// suspended while greenlets run, and must not keep the last one it ran alive.</summary>
+    /// suspended while greenlets run, and must not keep the last one it ran alive — which also needs the loop's frames
+    /// fully optimized from their first call: unoptimized (Tier0) code reports every local for the whole method.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private void RunItem(Greenlet g)
     {
         object? value = _handOffValue;
