@@ -172,26 +172,15 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     lane_index_fit(h, L);
 }
 
-/* The common switch, chain_replace of the Frame list alone, specialised: neither context holds exception records or
- * GCFrames (so both belong to lane 0 and to its Frame list only) and `in` fits where `out` was. 0 when not that. */
+/* The common switch, taken before lane_exchange's general walk over lanes and lists: neither context holds exception
+ * records or GCFrames (so both belong to lane 0 and to its Frame list only), and `in` takes `out`'s place there
+ * (chain_replace). 0 when not that. */
 static inline int lane_swap_plain(fr_hub* h, int32_t in, int32_t out) {
     fr_ctx* ci = &h->ctx[in];
     fr_ctx* co = &h->ctx[out];
     if (ci->exinfo || co->exinfo || co->lane != 0 || ci->gcframe != h->base_gcframe || co->gcframe != h->base_gcframe) return 0;
-    int32_t p = co->prev[FR_LIST_FRAMES], s = co->next[FR_LIST_FRAMES];
-    if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
-    fr_lane* L = &h->lanes[0];
-    fr_chain* ch = &L->chain[FR_LIST_FRAMES];
-    long link = fr_rt.frame_next;
+    if (!chain_replace(h, &h->lanes[0], FR_LIST_FRAMES, out, in)) return 0;
     ci->lane = 0;
-    set_neighbours(h, ch, FR_LIST_FRAMES, in, p, s);
-    FR_AT(ci->frame_tail, link) = s >= 0 ? h->ctx[s].frame : ch->end;
-    if (p >= 0) FR_AT(h->ctx[p].frame_tail, link) = ci->frame; else *ch->head_slot = ci->frame;
-    FR_AT(co->frame_tail, link) = FR_FRAME_TOP;
-    if (L->index_live) {
-        fr_idset_erase(&ch->members, (uint32_t)out);
-        fr_idset_insert(&ch->members, (uint32_t)in);
-    }
     return 1;
 }
 
