@@ -93,12 +93,13 @@ internal static class StressSuite
             // the runtime aborts on a fatal error, or on a fault in managed code turned into an exception nobody catches
             // ("MISMATCH:" is the checksums' own report, printed before the verdict when the abort came while reporting;
             // an index check failing on the hub's own slot table is the same fault as a NullReference: an array field
-            // read through a reference the GC moved the object away from; so is a cast failing in code whose casts
-            // cannot fail — the stressed code's, or the runtime's own, e.g. inside an AsyncLocal notification, which
-            // the runtime turns into a FailFast: the reference now points at another object)
+            // read through a reference the GC moved the object away from; so is a cast, or an interface call, failing in
+            // code where neither can — the stressed code's, or the runtime's own, e.g. inside an AsyncLocal notification,
+            // which the runtime turns into a FailFast: the reference now points at another object, and an interface
+            // dispatch on it finds no entry point)
             string[] fatal = ["MISMATCH:", "Fatal error", "Internal CLR error", "System.NullReferenceException", "System.IndexOutOfRangeException",
                               "System.AccessViolationException", "System.ExecutionEngineException", "System.InvalidCastException",
-                              "System.ArrayTypeMismatchException"];
+                              "System.ArrayTypeMismatchException", "System.EntryPointNotFoundException"];
             string? seen = fatal.FirstOrDefault(f => output.Contains(f, StringComparison.Ordinal));
             acceptable = seen is not null;
             return seen is not null ? $"SIGABRT after \"{seen}\"" : "SIGABRT without a fatal error or a fault in the output (an unrelated abort)";

@@ -136,6 +136,7 @@ public sealed class GcTortureTests(ITestOutputHelper output)
         { 134, "MISMATCH: fiber 3: System.InvalidCastException escaped its body\nUnhandled exception. System.InvalidCastException", false, true },
         { 134, "Unhandled exception. System.IndexOutOfRangeException: Index was outside", false, true },   // a moved slot table
         { 134, "Process terminated. An exception was not handled in an AsyncLocal notification callback.\n ---> System.InvalidCastException: Unable to cast", false, true },
+        { 134, "Process terminated.\nAn exception was not handled in an AsyncLocal<T> notification callback.\n   at FiberRuntime.Hub.RestoreThreadState\nSystem.EntryPointNotFoundException: Entry point was not found.", false, true },
         { 3, "VERDICT: CORRUPTION rounds=0/40000", false, true },
         { 134, "Unhandled exception. System.ArgumentException: a bug in the host", false, false },   // an unrelated abort
         { -1, "", true, false },                                                           // a hang
