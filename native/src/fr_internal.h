@@ -112,6 +112,7 @@ typedef struct fr_ctx {
     char* exinfo_tail;
     char* gcframe;            /* head of its GCFrame chain, == hub base list end when none */
     char* gcframe_tail;
+    uintptr_t stack_limit;    /* its sufficient-execution limit (stackguard.c), stored on the Thread as it resumes */
     uint8_t state;
     uint8_t committed;        /* slot pages were made accessible once */
     uint8_t lane;             /* the identity thread it is registered on while suspended */
@@ -181,12 +182,11 @@ struct fr_hub {
     uint32_t nlanes;
     uint8_t free_lanes[FR_MAX_LANES]; /* handler lanes with room */
     uint32_t nfree;
-    int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
+    uint32_t slow;            /* FR_SLOW_* reasons fr_switch may not take its plain path; 0 (the common case) = may */
     uint32_t registering_lane;
     uint64_t switches;
     uint64_t callback_switches; /* fr_switch calls that took the callback (see trap.c) */
     int32_t* trap;              /* &g_TrapReturningThreads when this hub's switch call site was checked, else NULL */
-    int site_checked;           /* the first fr_switch decoded its caller's epilog */
     fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
@@ -194,6 +194,14 @@ struct fr_hub {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int ident_ready, ident_release, ident_failed;
+};
+
+/* fr_hub.slow: why fr_switch must take its general path. All clear is the common case, tested as one word. */
+enum {
+    FR_SLOW_SITE = 1,         /* the switch call site's epilog is not checked yet (the first fr_switch checks it) */
+    FR_SLOW_CALLBACK = 2,     /* no verified trap address for this site, or the path mode is not FR_PATH_FAST */
+    FR_SLOW_UNREGISTERED = 4, /* FR_HUB_UNSAFE_NO_GC_REGISTRATION */
+    FR_SLOW_WANT_LANE = 8     /* a handler context had to go to lane 0: start another lane at the next fr_switch */
 };
 
 /* A CLR Thread's three lists (descriptor / start-up discovered offsets) */
