@@ -143,6 +143,11 @@ typedef struct fr_chain {
 #define FR_INDEX_ON 64
 #define FR_INDEX_OFF 16
 
+/* Call sites of fr_switch whose epilog was decoded (hub.c): a direct-mapped table probed over FR_SITE_WAYS slots. The
+ * switch P/Invoke is inlined into the managed callers that have no try region around it, so a hub sees a few sites. */
+#define FR_SITES 64
+#define FR_SITE_WAYS 4
+
 typedef struct fr_lane {
     char* thread;
     char* orig_frame;
@@ -186,7 +191,10 @@ struct fr_hub {
     uint32_t registering_lane;
     uint64_t switches;
     uint64_t callback_switches; /* fr_switch calls that took the callback (see trap.c) */
-    int32_t* trap;              /* &g_TrapReturningThreads when this hub's switch call site was checked, else NULL */
+    int32_t* trap;              /* &g_TrapReturningThreads (fr_trap_address as the hub's first switch found it), else NULL */
+    const void* sites[FR_SITES];      /* switch call sites whose P/Invoke epilog tests *trap: the fast path may return there */
+    const void* bad_sites[FR_SITES];  /* call sites whose epilog is not that: their switches take the callback */
+    uint32_t site_evict;        /* round-robin victim when a site's FR_SITE_WAYS slots are all taken */
     fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
@@ -198,8 +206,8 @@ struct fr_hub {
 
 /* fr_hub.slow: why fr_switch must take its general path. All clear is the common case, tested as one word. */
 enum {
-    FR_SLOW_SITE = 1,         /* the switch call site's epilog is not checked yet (the first fr_switch checks it) */
-    FR_SLOW_CALLBACK = 2,     /* no verified trap address for this site, or the path mode is not FR_PATH_FAST */
+    FR_SLOW_FIRST = 1,        /* the hub has not switched yet (its first fr_switch decides FR_SLOW_CALLBACK) */
+    FR_SLOW_CALLBACK = 2,     /* no verified trap address, or the path mode is not FR_PATH_FAST */
     FR_SLOW_UNREGISTERED = 4, /* FR_HUB_UNSAFE_NO_GC_REGISTRATION */
     FR_SLOW_WANT_LANE = 8     /* a handler context had to go to lane 0: start another lane at the next fr_switch */
 };

@@ -354,8 +354,39 @@ static inline __attribute__((always_inline)) int switch_plain(fr_hub* h, char* t
     return 1;
 }
 
+/* Where a site (the return address of an fr_switch call) is or goes in a site table: its FR_SITE_WAYS slots from here. */
+static inline uint32_t site_slot(const void* ra) {
+    uintptr_t a = (uintptr_t)ra;
+    return (uint32_t)(a ^ (a >> 6) ^ (a >> 12)) & (FR_SITES - 1);
+}
+
+static inline int site_in(const void* const* table, const void* ra) {
+    uint32_t i = site_slot(ra);
+    for (int w = 0; w < FR_SITE_WAYS; w++)
+        if (table[(i + w) & (FR_SITES - 1)] == ra) return 1;
+    return 0;
+}
+
+static void site_add(fr_hub* h, const void** table, const void* ra) {
+    uint32_t i = site_slot(ra);
+    for (int w = 0; w < FR_SITE_WAYS; w++)
+        if (!table[(i + w) & (FR_SITES - 1)]) { table[(i + w) & (FR_SITES - 1)] = ra; return; }
+    table[(i + h->site_evict++ % FR_SITE_WAYS) & (FR_SITES - 1)] = ra;
+}
+
+/* May the fast path return to `ra`? Only when the JIT's epilog there tests the verified trap global (trap.c): each call
+ * site is decoded once, at its first switch, and remembered either way (a forgotten one is decoded again). */
+static int site_checked(fr_hub* h, const void* ra) {
+    if (site_in(h->sites, ra)) return 1;
+    if (site_in(h->bad_sites, ra)) return 0;
+    int ok = fr_trap_decode_call_site(ra) == h->trap;
+    site_add(h, ok ? h->sites : h->bad_sites, ra);
+    return ok;
+}
+
 /* Everything fr_switch's plain path does not take: exits, native callbacks, handler contexts, the first switch, the
- * callback path and the alternate path mode. `ra` is fr_switch's return address (the JIT's epilog). */
+ * first switch from a call site, the callback path and the alternate path mode. `ra` is fr_switch's return address
+ * (the JIT's epilog). */
 static __attribute__((noinline)) int switch_general(fr_hub* h, uint32_t target, int exiting, const void* ra) {
     /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
      * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
@@ -374,15 +405,14 @@ static __attribute__((noinline)) int switch_general(fr_hub* h, uint32_t target, 
         if (h->nlanes < FR_MAX_LANES && fr_lane_start(h, h->nlanes) != 0)
             fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
     }
-    if (__builtin_expect(h->slow & FR_SLOW_SITE, 0)) {
-        int32_t* site = fr_trap_address ? fr_trap_decode_call_site(ra) : NULL;
-        h->trap = site == fr_trap_address ? site : NULL;
-        h->slow &= ~(uint32_t)FR_SLOW_SITE;
+    if (__builtin_expect(h->slow & FR_SLOW_FIRST, 0)) {
+        h->trap = fr_trap_address;
+        h->slow &= ~(uint32_t)FR_SLOW_FIRST;
         if (!h->trap || fr_switch_path_mode != FR_PATH_FAST) h->slow |= FR_SLOW_CALLBACK;
     }
     int32_t* trap = h->trap;
     if (__builtin_expect(trap != NULL, 1) && fr_switch_path_mode != FR_PATH_CALLBACK &&
-        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1))) {
+        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1)) && site_checked(h, ra)) {
         volatile uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
         if (enter_cooperative(pgc, trap)) {
             switch_core(h, target, exiting);
@@ -401,10 +431,11 @@ static __attribute__((noinline)) int switch_general(fr_hub* h, uint32_t target, 
 int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     char* th = h->thread;
     char* head = TH_FRAME(th);
+    const void* ra = __builtin_return_address(0);
     if (__builtin_expect((h->slow | (uint32_t)exiting) == 0, 1) && FR_AT(head, fr_rt.frame_next) == FR_FRAME_TOP &&
-        switch_plain(h, th, head, target))
+        site_in(h->sites, ra) && switch_plain(h, th, head, target))
         return FR_OK;
-    return switch_general(h, target, exiting, __builtin_return_address(0));
+    return switch_general(h, target, exiting, ra);
 }
 
 void fr_fiber_start(fr_hub* h) {

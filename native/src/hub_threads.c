@@ -210,7 +210,7 @@ int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errl
     h->capacity = cfg->capacity;
     h->root = cfg->capacity;
     h->zombie = -1;
-    h->slow = FR_SLOW_SITE | (cfg->flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION ? FR_SLOW_UNREGISTERED : 0);
+    h->slow = FR_SLOW_FIRST | (cfg->flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION ? FR_SLOW_UNREGISTERED : 0);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     int rc;

@@ -16,9 +16,9 @@
  *      started on another thread cannot finish suspending the runtime: the candidate must turn non-zero while it
  *      waits (fr_trap_hold), and
  *   3. be 0 again once that GC has finished (fr_trap_confirm).
- * Anything else leaves the fast path off (the callback stays), with the reason in fr_trap_note. The hub also
- * decodes its own switch call site's epilog at the first switch and takes the fast path only when that epilog
- * tests the same global.
+ * Anything else leaves the fast path off (the callback stays), with the reason in fr_trap_note. A hub also decodes
+ * the epilog of each call site of fr_switch at its first switch (the P/Invoke is inlined into several managed
+ * methods) and takes the fast path back to a site only when that epilog tests the same global (hub.c, site_checked).
  *
  * Memory ordering mirrors the JIT's epilog: a plain store of 1, then a plain load of the trap (the compiler is kept
  * from reordering them; the hardware may, and SuspendEE's FlushProcessWriteBuffers after raising the trap is what
