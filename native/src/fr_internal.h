@@ -238,6 +238,20 @@ void fr_arena_give_back(fr_hub* h, uint32_t id);
 
 /* asm: one file per ABI (switch_<arch>_<abi>_elf_gas.S), the only code that knows the saved-context layout */
 void fr_swap(void** save_sp, void* new_sp);
+/* fr_switch's plain path ends with fr_swap_plain(&running->sp, target->sp, &Thread.PreemptiveGCDisabled, hub): the swap,
+ * then, once resumed, the zombie reaped, back to preemptive mode and 0 returned. In assembly where the ABI's file has it
+ * (FR_SWAP_PLAIN_ASM): it returns by an indirect jump, not a `ret`. A switch resumes another context's call, so a
+ * return there never matches the return-stack predictor (it predicts the caller of this very call) and was a
+ * mispredicted branch per switch; an indirect jump is predicted from branch history (the ping-pong alternates). The
+ * asm's resume point reads fr_hub_zombie_offset and calls fr_reap. Elsewhere it is C in hub.c. */
+#if defined(__x86_64__)
+#define FR_SWAP_PLAIN_ASM 1
+int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h);
+extern const long fr_hub_zombie_offset;
+void fr_reap(fr_hub* h);
+#else
+#define FR_SWAP_PLAIN_ASM 0
+#endif
 /* Builds a new context's first saved state below stack_top (16-byte aligned); fr_swap to the result enters
  * fr_fiber_start(arg) on that stack. */
 void* fr_make_context(void* stack_top, void* arg);

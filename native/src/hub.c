@@ -323,19 +323,19 @@ static inline int enter_cooperative(volatile uint32_t* pgc, const int32_t* trap)
  * switch's own InlinedCallFrame is alone on this stack (head, whose next is FRAME_TOP: no native callback below), the
  * running context and the target are plain (no exception records, no GCFrames: lane 0's Frame list only), the
  * target is suspended, and the running context fits where the target was in lane 0's address order. What
- * switch_core would do, minus its tests and walks: the Frame list is the one node `head`, the other lists are empty.
- * 0 (nothing done) when any of that is not so, or the hub thread is hijacked, or a suspension is under way. */
-static inline __attribute__((always_inline)) int switch_plain(fr_hub* h, char* th, char* head, uint32_t target) {
+ * switch_core would do up to the stack swap, minus its tests and walks: the Frame list is the one node `head`, the
+ * other lists are empty. Returns the running context, to be swapped out by fr_swap_plain; NULL (nothing done) when
+ * any of that is not so, or the hub thread is hijacked, or a suspension is under way. */
+static inline __attribute__((always_inline)) fr_ctx* switch_plain(fr_hub* h, char* th, char* head, uint32_t target) {
     uint32_t from = h->current;
     fr_ctx* c = &h->ctx[from];
     fr_ctx* t = &h->ctx[target];
     if (t->state != FR_CTX_SUSPENDED || !plain(h, t) || TH_EXINFO(th) || TH_GCFRAME(th) != h->base_gcframe ||
         !lane0_fits(h, (int32_t)from, (int32_t)target))
-        return 0;
+        return NULL;
     /* a return-address hijack is switch_core's business (fr_hijack_found) */
-    if (fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED)) return 0;
-    volatile uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
-    if (!enter_cooperative(pgc, h->trap)) return 0;
+    if (fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED)) return NULL;
+    if (!enter_cooperative((uint32_t*)(th + fr_rt.thread_pgc_disabled), h->trap)) return NULL;
     c->frame = c->frame_tail = head;
     c->exinfo = c->exinfo_tail = NULL;
     c->gcframe = h->base_gcframe;
@@ -347,12 +347,21 @@ static inline __attribute__((always_inline)) int switch_plain(fr_hub* h, char* t
     t->state = FR_CTX_RUNNING;
     h->current = target;
     h->switches++;
-    fr_swap(&c->sp, t->sp);
-    /* resumed: someone switched back to us; leave cooperative mode as the callback's return would */
+    return c;
+}
+
+#if FR_SWAP_PLAIN_ASM
+const long fr_hub_zombie_offset = offsetof(fr_hub, zombie);
+void fr_reap(fr_hub* h) { reap(h); }
+#else
+/* The portable fr_swap_plain (fr_internal.h): the swap, then what the resumed plain switch does. */
+static inline int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h) {
+    fr_swap(save_sp, new_sp);
     reap(h);
     __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
-    return 1;
+    return FR_OK;
 }
+#endif
 
 /* Where a site (the return address of an fr_switch call) is or goes in a site table: its FR_SITE_WAYS slots from here. */
 static inline uint32_t site_slot(const void* ra) {
@@ -433,8 +442,11 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     char* head = TH_FRAME(th);
     const void* ra = __builtin_return_address(0);
     if (__builtin_expect((h->slow | (uint32_t)exiting) == 0, 1) && FR_AT(head, fr_rt.frame_next) == FR_FRAME_TOP &&
-        site_in(h->sites, ra) && switch_plain(h, th, head, target))
-        return FR_OK;
+        site_in(h->sites, ra)) {
+        fr_ctx* c = switch_plain(h, th, head, target);
+        /* a tail call where the compiler makes one: resumed, the swap returns straight to the managed caller */
+        if (c) return fr_swap_plain(&c->sp, h->ctx[target].sp, (uint32_t*)(th + fr_rt.thread_pgc_disabled), h);
+    }
     return switch_general(h, target, exiting, ra);
 }
 
