@@ -21,11 +21,14 @@ namespace FiberRuntime;
 [DebuggerDisplay("{ToString(),nq}")]
 public partial class Fiber : Greenlet
 {
-    private enum Status { Pending, Running, Succeeded, Failed }
+    private enum Status : byte { Pending, Running, Succeeded, Failed }
 
     private volatile Status _status;
-    private WaitQueue? _joiners;
     private readonly bool _isRoot;
+    // Who waits in Join: null, the one joiner (a Greenlet, waiting with _joinToken), or a WaitQueue once a second one
+    // comes. Most fibers have one joiner at most: it waits with no queue to rent, link into and give back.
+    private object? _joiners;
+    private int _joinToken;
 
     // the action is the greenlet's body (one field for both); a Fiber<T> has none and keeps its typed function itself
     internal Fiber(Hub hub, Action? action) : base(hub, null, action)
@@ -109,9 +112,13 @@ public partial class Fiber : Greenlet
         if (FiberRuntimeEventSource.LifecycleEnabled)
             FiberRuntimeEventSource.Log.FiberSpawn(hub.Id, f.Id, Greenlet.Current?.Id ?? 0, f.Kind, f.DisplayName);
         if (hub.IsCallerOnHub) f.Schedule(delay);
-        else hub.Post(() => f.Schedule(delay));
+        else f.ScheduleFromAnotherThread(delay);
         return f;
     }
+
+    // a method of its own: a lambda in Start would capture its parameters, and C# allocates the closure when the
+    // method is entered, on the hub's path too (40 B per spawn)
+    private void ScheduleFromAnotherThread(TimeSpan? delay) => Hub.Post(() => Schedule(delay));
 
     internal sealed class StartTimer(Fiber fiber) : HubTimer
     {
@@ -190,17 +197,24 @@ public partial class Fiber : Greenlet
         if (error is not null) Side.Exception = error;      // before the status that publishes it
         _status = error is null ? Status.Succeeded : Status.Failed;
         _cancellationRequested = true;          // its token is cancelled at the end (Fiber.Cancellation.cs)
-        Interlocked.MemoryBarrier();            // publish both before looking for a cross-thread waiter or token
-        _side?.Done?.Set();
-        CancelCreatedToken();
+        // No fence between those stores and the reads below (an asymmetric Dekker: see PublishToHub)
+        if (Volatile.Read(ref _side) is { } side)
+        {
+            Volatile.Read(ref side.Done)?.Set();
+            CancelCreatedToken(side);
+        }
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
         if (_joiners is { } joiners)
         {
-            joiners.WakeAll(Hub);
-            _joiners = null;                // a finished fiber is never waited on again: the queue can serve another
-            Hub.Scheduler.ReturnWaitQueue(joiners);
+            _joiners = null;                // a finished fiber is never waited on again
+            if (joiners is WaitQueue queue)
+            {
+                queue.WakeAll(Hub);
+                Hub.Scheduler.ReturnWaitQueue(queue);       // it can serve another fiber's joiners
+            }
+            else Hub.Wake(Unsafe.As<Greenlet>(joiners), _joinToken);
         }
     }
 
@@ -209,33 +223,106 @@ public partial class Fiber : Greenlet
     /// <summary>Waits until the fiber has finished or <paramref name="timeout"/> passed; true if it finished
     /// (gevent's <c>join</c>). From a fiber it suspends only the caller; from another thread it blocks that thread.</summary>
     /// <exception cref="InvalidOperationException">A fiber joins itself.</exception>
+    // The waiting protocol's steps (Scheduler.WaitOn's shape, with _joiners for the queue) written out here, so that
+    // they inline into this method, compiled fully optimized: a parked joiner keeps no frame of plumbing
+    // (ParkedFrameTests).
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public bool Join(TimeSpan? timeout = null)
     {
-        Hub.ValidateTimeout(timeout);
+        if (timeout is not null) Hub.ValidateTimeout(timeout);
         if (IsReady) return true;
         Hub hub = Hub;
         if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
-        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
-        hub.WaitOn(_joiners ??= RentJoinQueue(hub), timeout, "Fiber.Join", subject: this);
+        Scheduler scheduler = hub.Scheduler;
+        Greenlet me = hub.CurrentGreenlet;
+        if (ReferenceEquals(me, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
+        int token = scheduler.PrepareWait();
+        if (_joiners is null)
+        {
+            _joiners = me;
+            _joinToken = token;
+        }
+        else EnqueueJoiner(scheduler, me, token);
+        try
+        {
+            scheduler.ParkWithTimeout(me, token, timeout, "Fiber.Join", this);
+        }
+        finally
+        {
+            if (_joiners is not null) LeaveJoiners(me);     // not woken by the end: timed out or killed
+        }
         return IsReady;
     }
 
-    // out of line: Join stays small enough to be inlined into its caller (one frame less on a parked joiner's stack)
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static WaitQueue RentJoinQueue(Hub hub) => hub.Scheduler.RentWaitQueue();
+    /// <summary>A second joiner (or more): the joiners move to a wait queue, the first one in front.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void EnqueueJoiner(Scheduler scheduler, Greenlet me, int token)
+    {
+        if (_joiners is not WaitQueue queue)
+        {
+            queue = scheduler.RentWaitQueue();
+            queue.Enqueue(JoinNode(Unsafe.As<Greenlet>(_joiners!), _joinToken));
+            _joiners = queue;
+        }
+        queue.Enqueue(JoinNode(me, token));
+    }
+
+    private static WaitNode JoinNode(Greenlet g, int token)
+    {
+        WaitNode node = g.Waiting.Node ??= new WaitNode(g);     // free: g waits in this Join, nowhere else
+        node.Token = token;
+        node.Item = null;
+        return node;
+    }
+
+    /// <summary>A joiner's wait ended before the fiber did: it stops being a joiner.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void LeaveJoiners(Greenlet me)
+    {
+        if (ReferenceEquals(_joiners, me)) _joiners = null;
+        else if (_joiners is WaitQueue queue && me.Waiting.Node is { } node) queue.Remove(node);     // a no-op when not in it
+    }
 
     private bool JoinFromAnotherThread(TimeSpan? timeout)
     {
         SideState side = Side;
-        if (side.Done is null)
+        ManualResetEventSlim? done = Volatile.Read(ref side.Done);
+        if (done is null)
         {
-            var e = new ManualResetEventSlim();
-            if (Interlocked.CompareExchange(ref side.Done, e, null) is not null) e.Dispose();
+            var created = new ManualResetEventSlim();
+            done = Interlocked.CompareExchange(ref side.Done, created, null);
+            if (done is not null) created.Dispose();
+            else
+            {
+                done = created;
+                // the one that published the event makes sure the fiber's end sees it, or sees the end itself, and
+                // then sets it for everyone waiting on it (a joiner that found it already there may be among them)
+                PublishToHub();
+                if (IsReady) done.Set();
+            }
         }
         if (IsReady) return true;
-        return side.Done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
+        return done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>Another thread has just published something into the side state (a join event, a token source) that
+    /// the fiber's end on the hub thread must see, and reads the end's flags next: the slow half of an asymmetric
+    /// Dekker, so that the hub's half (<see cref="Complete"/>: store the status and the cancellation flag, then read
+    /// the side state) needs no fence on every fiber's end.</summary>
+    /// <remarks>Why one of the two sides sees the other. The hub thread H stores the flags and then loads the side
+    /// state, in that program order: both are volatile accesses, which the JIT does not reorder with each other; on
+    /// arm64 they compile to stlr then ldar, which the hardware keeps in order too, while x64 may let the load pass the
+    /// store (store buffer). This thread X published its object with an interlocked exchange (a full fence: visible
+    /// to all before X goes on), then calls <see cref="Interlocked.MemoryBarrierProcessWide"/>, which makes every
+    /// running thread of the process execute a full fence at some point during the call (a thread not running has
+    /// been fenced by its context switch), and only then loads the flags. If H's fence falls before its load of the
+    /// side state, that load comes after X's publication was visible to all: H sees it and acts on it (sets the
+    /// event, cancels the token). If it falls after H's load, it also falls after H's earlier stores, which are then
+    /// visible to all before the call returns: X's load sees the fiber ended and acts itself. Either way the object
+    /// is acted on (both may act: setting an event or cancelling a source twice is harmless). The cost, a system call
+    /// with inter-processor interrupts, is paid once per published object and only off the hub thread; on the hub
+    /// thread program order alone suffices.</remarks>
+    private static void PublishToHub() => Interlocked.MemoryBarrierProcessWide();
 
     /// <summary>Waits for the fiber and returns nothing, rethrowing the exception that ended it (gevent's <c>get</c>).</summary>
     /// <exception cref="FiberTimeoutException">It did not finish within <paramref name="timeout"/>.</exception>

@@ -224,7 +224,8 @@ public sealed unsafe partial class Hub
         Exception? error = _transferError;
         _transferValue = null;
         _transferError = null;
-        Retire(g, (int)id, g.OutcomeOf(result, error));
+        RetireUntraced(g, (int)id);
+        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, g.OutcomeOf(result, error));
         bool idle = OfferIdle(g, id);
         Greenlet to = g.LiveParent();
         // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw

@@ -26,17 +26,24 @@ internal sealed partial class Scheduler
     private Exception? _handOffError;
     private int _ranInRound;            // entries run in the current round, by the loop or by hand-offs
 
-    /// <summary>Takes the head entry, a greenlet, off the queue: returns it with the value or exception its wait ends
-    /// with, or null (entry dropped) when that wait is over (resumed another way, or the greenlet was killed).</summary>
-    private Greenlet? TakeGreenlet(ref ReadyQueue.Entry e, out object? value, out Exception? error)
+    /// <summary>Takes the head entry, a greenlet, off the queue: returns it, with the value or exception its wait ends
+    /// with left in _handOffValue / _handOffError (null at rest: stored only when there is one, a reference store
+    /// costing a GC write barrier), or null (entry dropped) when that wait is over (resumed another way, or the
+    /// greenlet was killed).</summary>
+    private Greenlet? TakeGreenlet(ref ReadyQueue.Entry e)
     {
         Greenlet g = Unsafe.As<Greenlet>(e.Item!);
-        object? arg = e.Arg;
-        bool stale = g.IsDead || g.Waiting.Token != e.Token;
-        value = e.IsError ? null : arg;
-        error = e.IsError ? Unsafe.As<Exception>(arg) : null;
+        if (g.IsDead || g.Waiting.Token != e.Token)
+        {
+            _ready.DropHead();
+            return null;
+        }
+        if (e.Arg is { } arg)
+        {
+            if (e.IsError) _handOffError = Unsafe.As<Exception>(arg);
+            else _handOffValue = arg;
+        }
         _ready.DropHead();
-        if (stale) return null;
         _roundLeft--;
         _ranInRound++;
         g.Waiting.WakePending = false;
@@ -67,7 +74,7 @@ internal sealed partial class Scheduler
             // started and cannot get a stack does (the loop fails it with the reason)
             if (!g.Waiting.IsParked && (!g.IsNotStarted || !TryPrestart(g))) return null;
             if (_monitored && !MonitorHandOff(g)) return null;
-            Greenlet? next = TakeGreenlet(ref e, out _handOffValue, out _handOffError);
+            Greenlet? next = TakeGreenlet(ref e);
             _handOffTo = next;
             return next;
         }

@@ -70,7 +70,7 @@ internal sealed partial class Scheduler
     /// armed when <paramref name="timeout"/> is finite: the one park-with-timeout path. A timeout wakes it with
     /// <see cref="WakeTimer.TimedOut"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
+    internal object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
     {
         if (timeout is not { } t || t == Timeout.InfiniteTimeSpan) return Park(reason, subject);
         WakeTimer timer = g.Waiting.Timer ??= new WakeTimer(this, g);
