@@ -33,6 +33,7 @@ public partial class Fiber : Greenlet
     // the action is the greenlet's body (one field for both); a Fiber<T> has none and keeps its typed function itself
     internal Fiber(Hub hub, Action? action) : base(hub, null, action)
     {
+        IsFiber = true;
     }
 
     /// <summary>Runs the fiber's body (<see cref="Fiber{T}"/> keeps its typed result itself).</summary>
@@ -41,6 +42,7 @@ public partial class Fiber : Greenlet
     /// <summary>The root fiber of a hub: the greenlet <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs on.</summary>
     internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
     {
+        IsFiber = true;
         _status = Status.Running;
         _isRoot = true;
     }
@@ -130,6 +132,7 @@ public partial class Fiber : Greenlet
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Schedule(TimeSpan? delay)
     {
         ParentUnchecked ??= Hub.Scheduler.LoopGreenlet;

@@ -72,7 +72,7 @@ internal sealed partial class Scheduler
             }
             // a greenlet resumed by a kill while suspended in a raw switch goes through the loop, as one that is not
             // started and cannot get a stack does (the loop fails it with the reason)
-            if (!g.Waiting.IsParked && (!g.IsNotStarted || !TryPrestart(g))) return null;
+            if (!g.Waiting.IsParked && (!g.IsNotStarted || !(_hub.TryStartFromIdle(g) || TryPrestart(g)))) return null;
             if (_monitored && !MonitorHandOff(g)) return null;
             Greenlet? next = TakeGreenlet(ref e);
             _handOffTo = next;
@@ -117,17 +117,15 @@ internal sealed partial class Scheduler
         return value;
     }
 
-    /// <summary>A greenlet resumes, or begins its run, with a hand-off in flight: the hand-off was to it and is over,
-    /// unless it is <paramref name="g"/>'s own, refused before anything ran.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>A greenlet resumes, or begins its run: a hand-off in flight was to it and is over, unless it is
+    /// <paramref name="g"/>'s own, refused before anything ran.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void EndHandOff(Greenlet g)
     {
-        Greenlet next = _handOffTo!;
+        if (_handOffTo is not { } next) return;
         if (!ReferenceEquals(next, g)) HandOffRefused(g, next, _handOffValue, _handOffError);
         ClearHandOff();
     }
-
-    internal bool HandOffInFlight => _handOffTo is not null;
 
     internal object? HandOffValue => _handOffValue;
 
@@ -144,6 +142,7 @@ internal sealed partial class Scheduler
     /// inside a callback from native code is refused; the exception is on its way out of Park): <paramref name="next"/>
     /// goes back to the front of the queue, still next. Nothing can have switched meanwhile: the exception passes only
     /// the frames inside the same callback, where every switch is refused.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void HandOffRefused(Greenlet g, Greenlet next, object? value, Exception? error)
     {
         next.Waiting.WakePending = true;

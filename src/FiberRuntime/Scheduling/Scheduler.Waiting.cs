@@ -59,7 +59,7 @@ internal sealed partial class Scheduler
         finally
         {
             // resumed by a hand-off (it ends here), or ours was refused before anything ran (next goes back in front)
-            if (_handOffTo is not null) EndHandOff(g);
+            EndHandOff(g);
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
