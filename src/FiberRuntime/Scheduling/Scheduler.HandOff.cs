@@ -18,10 +18,12 @@ internal sealed partial class Scheduler
 
     private int _roundLeft;             // entries the current round may still run; 0 outside a round
 
-    // The hand-off in flight: set by TakeHandOff just before the switch to _handOffTo, ended by that greenlet as it
-    // resumes (EndHandOff, from Park or its first run), or by the suspending greenlet when the switch was refused.
-    // Fields rather than Park's locals: a parked frame must not keep the next greenlet or its wake-up value alive.
-    private Greenlet? _handOffTo;
+    // The hand-off in flight: set by TakeHandOff just before the switch to the greenlet in slot _handOffSlot (-1: none),
+    // ended by that greenlet as it resumes (EndHandOff, from Park or its first run), or by the suspending greenlet when
+    // the switch was refused. Fields rather than Park's locals: a parked frame must not keep the next greenlet or its
+    // wake-up value alive. The target as its slot, not a reference: an int store per hand-off instead of a reference
+    // store and its GC write barrier. It has the slot from TakeHandOff on (parked, or started there) until it runs.
+    private int _handOffSlot = -1;
     private object? _handOffValue;
     private Exception? _handOffError;
     private int _ranInRound;            // entries run in the current round, by the loop or by hand-offs
@@ -33,11 +35,18 @@ internal sealed partial class Scheduler
     private Greenlet? TakeGreenlet(ref ReadyQueue.Entry e)
     {
         Greenlet g = Unsafe.As<Greenlet>(e.Item!);
-        if (g.IsDead || g.Waiting.Token != e.Token)
-        {
-            _ready.DropHead();
-            return null;
-        }
+        if (!IsStale(g, ref e)) return TakeFresh(g, ref e);
+        _ready.DropHead();
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsStale(Greenlet g, ref ReadyQueue.Entry e) => g.IsDead || g.Waiting.Token != e.Token;
+
+    /// <summary><see cref="TakeGreenlet"/> for a head entry known not to be stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Greenlet TakeFresh(Greenlet g, ref ReadyQueue.Entry e)
+    {
         if (e.Arg is { } arg)
         {
             if (e.IsError) _handOffError = Unsafe.As<Exception>(arg);
@@ -65,18 +74,17 @@ internal sealed partial class Scheduler
             ref ReadyQueue.Entry e = ref _ready.Head;
             if (e.Item is Action<object?>) return null;                 // the loop runs callbacks
             Greenlet g = Unsafe.As<Greenlet>(e.Item!);
-            if (g.IsDead || g.Waiting.Token != e.Token)
+            if (IsStale(g, ref e))
             {
-                _ready.DropHead();                                      // stale
+                _ready.DropHead();
                 continue;
             }
             // a greenlet resumed by a kill while suspended in a raw switch goes through the loop, as one that is not
             // started and cannot get a stack does (the loop fails it with the reason)
             if (!g.Waiting.IsParked && (!g.IsNotStarted || !(_hub.TryStartFromIdle(g) || TryPrestart(g)))) return null;
             if (_monitored && !MonitorHandOff(g)) return null;
-            Greenlet? next = TakeGreenlet(ref e);
-            _handOffTo = next;
-            return next;
+            _handOffSlot = g.Slot;
+            return TakeFresh(g, ref e);
         }
         return null;
     }
@@ -122,8 +130,9 @@ internal sealed partial class Scheduler
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void EndHandOff(Greenlet g)
     {
-        if (_handOffTo is not { } next) return;
-        if (!ReferenceEquals(next, g)) HandOffRefused(g, next, _handOffValue, _handOffError);
+        int slot = _handOffSlot;
+        if (slot < 0) return;
+        if (slot != g.Slot) HandOffRefused(g, _hub.Slots[slot]!, _handOffValue, _handOffError);
         ClearHandOff();
     }
 
@@ -133,7 +142,7 @@ internal sealed partial class Scheduler
 
     private void ClearHandOff()
     {
-        _handOffTo = null;
+        _handOffSlot = -1;
         _handOffValue = null;
         _handOffError = null;
     }
