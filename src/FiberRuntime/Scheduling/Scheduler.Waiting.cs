@@ -16,6 +16,7 @@ namespace FiberRuntime.Scheduling;
 internal sealed partial class Scheduler
 {
     /// <summary>Starts a new wait of the running greenlet and returns its token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]      // fully optimized callers do not inline it on their own
     internal int PrepareWait()
     {
         ref WaitState w = ref _hub.CurrentGreenlet.Waiting;
