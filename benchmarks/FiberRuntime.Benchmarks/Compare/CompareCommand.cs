@@ -62,7 +62,8 @@ internal static class CompareCommand
                 if (results[i] is { Timing: { } t })
                 {
                     steps.Report(name, models[i], $"{Format.Number(t.NsPerOp)} {unit} (median of {t.Runs} × {t.OpsPerRun:N0} ops, range " +
-                                                  $"{Format.Number(t.MinNs)}–{Format.Number(t.MaxNs)}, {t.Wall.TotalSeconds:F1} s)");
+                                                  $"{Format.Number(t.MinNs)}–{Format.Number(t.MaxNs)}, " +
+                                                  $"{t.WarmupRounds} warm-up round(s){(t.Settled ? "" : ", JIT still compiling")}, {t.Wall.TotalSeconds:F1} s)");
                     cells[i] = Cell.Of(t.NsPerOp);
                 }
                 else
@@ -173,8 +174,9 @@ internal static class CompareCommand
     private static string Legend(int units, int asyncUnits, int threads, string echoSeconds, TimingRunner runner) => $"""
         Ratios: the other model's cost ÷ the fiber's (time per operation, memory per unit, pause) — for throughput,
         fiber ÷ other. Above 1× fibers win; below 1× they lose. Micro rows: median of {runner.Runs} runs of ~{runner.PerRunSeconds} s each,
-        after a calibration that is also the warm-up, the three models' runs interleaved; fiber rows run on one hub
-        thread, Task rows on the thread pool.
+        after a calibration and up to {runner.SettleRounds} warm-up rounds (until a round compiles nothing: steady-state
+        code), the three models' runs interleaved in an order rotated each round; fiber rows run on one hub thread,
+        Task rows on the thread pool.
         - switch ping-pong: fiber = two greenlets Switch()ing to each other; Task = two async methods handing off
           through a reusable IValueTaskSource whose continuation runs inline (no allocation, no pool hop: the cheapest
           Task hand-off); thread = two threads, AutoResetEvent each way.

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime;
 
 namespace FiberRuntime.Benchmarks.Compare;
 
@@ -8,8 +9,10 @@ namespace FiberRuntime.Benchmarks.Compare;
 /// <param name="MaxNs">Slowest run.</param>
 /// <param name="OpsPerRun">Operations per run, picked by calibration.</param>
 /// <param name="Runs">Measured runs.</param>
-/// <param name="Wall">Time spent running this workload, calibration included.</param>
-internal sealed record Timing(double NsPerOp, double MinNs, double MaxNs, long OpsPerRun, int Runs, TimeSpan Wall);
+/// <param name="Wall">Time spent running this workload, calibration and warm-up included.</param>
+/// <param name="WarmupRounds">Warm-up rounds run after calibration (<see cref="TimingRunner.SettleRounds"/>).</param>
+/// <param name="Settled">Whether the last warm-up round compiled nothing (false: the cap was reached first).</param>
+internal sealed record Timing(double NsPerOp, double MinNs, double MaxNs, long OpsPerRun, int Runs, TimeSpan Wall, int WarmupRounds, bool Settled);
 
 /// <summary>
 /// A small self-calibrating timer (BenchmarkDotNet takes minutes; this takes about a second per measurement):
@@ -19,21 +22,32 @@ internal sealed record Timing(double NsPerOp, double MinNs, double MaxNs, long O
 /// <remarks>
 /// Calibration doubles as warm-up (JIT, tiering, thread-pool growth): <c>n</c> grows until one run takes at least
 /// half of <see cref="PerRunSeconds"/>; then <c>n</c> is scaled so a run takes about <see cref="PerRunSeconds"/>.
-/// <see cref="MeasureSideBySide"/> calibrates every model of a row first, then interleaves their runs (A, B, C, A, B,
-/// C, ...), so a burst of outside load lands on all of them rather than on whichever ran at that moment; each model's
-/// median of <see cref="Runs"/> runs is reported (the median rather than the mean: on a noisy machine a run that lost
-/// the CPU is an outlier, not data).
+/// <see cref="MeasureSideBySide"/> calibrates every model of a row first, then warms them up together until the JIT
+/// has settled (see <see cref="SettleRounds"/>), then interleaves their runs, rotating the order each round (A B C,
+/// B C A, C A B, ...): a burst of outside load lands on all of them rather than on whichever ran at that moment, and
+/// no model always runs in the wake of the same other one (a thread workload's exits, a pool's spinning workers).
+/// Each model's median of <see cref="Runs"/> runs is reported (the median rather than the mean: on a noisy machine a
+/// run that lost the CPU is an outlier, not data).
 /// </remarks>
-internal sealed class TimingRunner(double perRunSeconds, int runs)
+internal sealed class TimingRunner(double perRunSeconds, int runs, int settleRounds)
 {
     public double PerRunSeconds { get; } = perRunSeconds;
 
     public int Runs { get; } = runs;
 
-    public static TimingRunner Default { get; } = new(0.25, 5);
+    /// <summary>At most this many warm-up rounds (every model run once each, at its calibrated size) after calibration,
+    /// stopping at the first round in which the JIT compiled nothing. Calibration alone leaves code tiering: a loop
+    /// that runs a few times (a fiber workload's loop, run once per call) stays in its on-stack-replacement version
+    /// with the library methods it inlined as they were then, and methods that became hot late are still queued for
+    /// their Tier1 compile, while an async workload's MoveNext is called once per operation and tiers up at once. A
+    /// round with no compilation is the steady state that BenchmarkDotNet's warm-up reaches, and what a long-running
+    /// program runs.</summary>
+    public int SettleRounds { get; } = settleRounds;
+
+    public static TimingRunner Default { get; } = new(0.25, 5, 6);
 
     /// <summary>Tiny runs, for the smoke test: numbers, not good ones.</summary>
-    public static TimingRunner Smoke { get; } = new(0.005, 3);
+    public static TimingRunner Smoke { get; } = new(0.005, 3, 1);
 
     /// <summary>Operations per run so that one run of <paramref name="workload"/> takes about <see cref="PerRunSeconds"/>.</summary>
     public long Calibrate(Func<long, double> workload, long firstN = 1)
@@ -75,21 +89,38 @@ internal sealed class TimingRunner(double perRunSeconds, int runs)
             }
             wall[i] += Stopwatch.GetElapsedTime(start);
         }
+        // one run of workload i at its calibrated size: ns per operation, or NaN once it has failed
+        double RunOnce(int i)
+        {
+            if (errors[i] is not null) return double.NaN;
+            long start = Stopwatch.GetTimestamp();
+            double ns = double.NaN;
+            try
+            {
+                ns = workloads[i](n[i]) / n[i] * 1e9;
+            }
+            catch (Exception e)
+            {
+                errors[i] = e;
+            }
+            wall[i] += Stopwatch.GetElapsedTime(start);
+            return ns;
+        }
+        int warmup = 0;
+        bool settled = false;
+        while (warmup < SettleRounds && !settled)
+        {
+            long compiled = JitInfo.GetCompiledMethodCount();
+            for (int i = 0; i < k; i++) RunOnce((i + warmup) % k);
+            warmup++;
+            settled = JitInfo.GetCompiledMethodCount() == compiled;
+        }
         for (int r = 0; r < Runs; r++)
         {
-            for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++)
             {
-                if (errors[i] is not null) continue;
-                long start = Stopwatch.GetTimestamp();
-                try
-                {
-                    perOp[i][r] = workloads[i](n[i]) / n[i] * 1e9;
-                }
-                catch (Exception e)
-                {
-                    errors[i] = e;
-                }
-                wall[i] += Stopwatch.GetElapsedTime(start);
+                int i = (j + r) % k;
+                perOp[i][r] = RunOnce(i);
             }
         }
         var results = new (Timing?, Exception?)[k];
@@ -101,7 +132,7 @@ internal sealed class TimingRunner(double perRunSeconds, int runs)
                 continue;
             }
             Array.Sort(perOp[i]);
-            results[i] = (new Timing(perOp[i][Runs / 2], perOp[i][0], perOp[i][^1], n[i], Runs, wall[i]), null);
+            results[i] = (new Timing(perOp[i][Runs / 2], perOp[i][0], perOp[i][^1], n[i], Runs, wall[i], warmup, settled), null);
         }
         return results;
     }
