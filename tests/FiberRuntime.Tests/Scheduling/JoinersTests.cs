@@ -95,32 +95,18 @@ public sealed class JoinersTests
     [Fact]
     public void Threads_that_join_fibers_as_they_end_always_see_the_end()
     {
-        const int N = 4000;
         Hub.Run(() =>
         {
-            var fibers = new Fiber?[N];
+            var fibers = new Fiber?[Racers];
             Task<int> joiner = Task.Run(() =>
             {
                 int joined = 0;
-                for (int i = 0; i < N; i++)
-                {
-                    Fiber? f;
-                    var wait = Stopwatch.StartNew();
-                    while ((f = Volatile.Read(ref fibers[i])) is null)
-                        if (wait.Elapsed > Long) return joined;
-                    if (f.Join(Long)) joined++;
-                }
+                for (int i = 0; i < Racers; i++)
+                    if (Published(fibers, i) is { } f && f.Join(Long)) joined++;
                 return joined;
             });
-            var random = new Random(11);
-            for (int i = 0; i < N; i++)
-            {
-                int yields = random.Next(3);
-                // a fiber ends after 0-2 yields: its end races with the thread's join of it
-                Volatile.Write(ref fibers[i], Fiber.Spawn(() => { for (int y = 0; y < yields; y++) Fiber.Yield(); }));
-                if (i % 8 == 0) Fiber.Yield();
-            }
-            Assert.Equal(N, Fiber.Await(joiner));
+            SpawnRacers(fibers, seed: 11);
+            Assert.Equal(Racers, Fiber.Await(joiner));
             Assert.All(fibers, f => Assert.True(f!.IsSuccessful));
         });
     }
@@ -128,34 +114,47 @@ public sealed class JoinersTests
     [Fact]
     public void Tokens_read_on_another_thread_as_fibers_end_are_all_cancelled()
     {
-        const int N = 4000;
         Hub.Run(() =>
         {
-            var fibers = new Fiber?[N];
+            var fibers = new Fiber?[Racers];
             Task<CancellationToken[]> reader = Task.Run(() =>
             {
-                var tokens = new CancellationToken[N];
-                for (int i = 0; i < N; i++)
-                {
-                    Fiber? f;
-                    var wait = Stopwatch.StartNew();
-                    while ((f = Volatile.Read(ref fibers[i])) is null)
-                        if (wait.Elapsed > Long) return tokens;
-                    tokens[i] = f.CancellationToken;
-                }
+                var tokens = new CancellationToken[Racers];
+                for (int i = 0; i < Racers; i++)
+                    if (Published(fibers, i) is { } f) tokens[i] = f.CancellationToken;
                 return tokens;
             });
-            var random = new Random(12);
-            for (int i = 0; i < N; i++)
-            {
-                int yields = random.Next(3);
-                Volatile.Write(ref fibers[i], Fiber.Spawn(() => { for (int y = 0; y < yields; y++) Fiber.Yield(); }));
-                if (i % 8 == 0) Fiber.Yield();
-            }
+            SpawnRacers(fibers, seed: 12);
             CancellationToken[] tokens = Fiber.Await(reader);
             Fiber.JoinAll(fibers!);
             // every fiber has ended: a token read before its end was cancelled by it, one read after came cancelled
-            Assert.Equal(N, tokens.Count(t => t.IsCancellationRequested));
+            Assert.Equal(Racers, tokens.Count(t => t.IsCancellationRequested));
         });
+    }
+
+    private const int Racers = 4000;
+
+    /// <summary>On the hub: spawns a fiber into each entry of <paramref name="fibers"/>, each ending after 0-2 yields,
+    /// so that its end races with what another thread does with it as soon as it sees it.</summary>
+    private static void SpawnRacers(Fiber?[] fibers, int seed)
+    {
+        var random = new Random(seed);
+        for (int i = 0; i < fibers.Length; i++)
+        {
+            int yields = random.Next(3);
+            Volatile.Write(ref fibers[i], Fiber.Spawn(() => { for (int y = 0; y < yields; y++) Fiber.Yield(); }));
+            if (i % 8 == 0) Fiber.Yield();
+        }
+    }
+
+    /// <summary>On the other thread: the fiber spawned into entry <paramref name="i"/>, once it is there (null after
+    /// a long wait: the test then fails on its count).</summary>
+    private static Fiber? Published(Fiber?[] fibers, int i)
+    {
+        var wait = Stopwatch.StartNew();
+        Fiber? f;
+        while ((f = Volatile.Read(ref fibers[i])) is null)
+            if (wait.Elapsed > Long) return null;
+        return f;
     }
 }
