@@ -19,27 +19,32 @@ public partial class Fiber
             if (Volatile.Read(ref _side) is { } side && Volatile.Read(ref side.Cancellation) is { } existing) return existing.Token;
             if (_cancellationRequested) return new CancellationToken(canceled: true);
             var created = new CancellationTokenSource();
-            CancellationTokenSource cts = Interlocked.CompareExchange(ref Side.Cancellation, created, null) ?? created;
-            // a reader on another thread can race with the fiber's end or kill: the exchange above is a full fence, and
-            // so is the one after the flag is set (CancelFiberToken on a kill, Fiber.Complete at the end), so one of the
-            // two sees the other
-            if (_cancellationRequested) CancelQuietly(cts);
-            return cts.Token;
+            CancellationTokenSource? raced = Interlocked.CompareExchange(ref Side.Cancellation, created, null);
+            if (raced is not null)
+            {
+                created.Dispose();
+                return raced.Token;         // its creator cancels it if the kill or end missed it
+            }
+            // a reader on another thread can race with the fiber's end or kill, which set the flag and then look for a
+            // source with no fence between (an asymmetric Dekker: Fiber.PublishToHub); on the hub thread program
+            // order alone orders the two
+            if (!Hub.IsCallerOnHub) PublishToHub();
+            if (_cancellationRequested) CancelQuietly(created);
+            return created.Token;
         }
     }
 
     /// <summary>The fiber is being killed or has ended: cancel its token (if anyone asked for it).</summary>
     private void CancelFiberToken()
     {
-        _cancellationRequested = true;
-        Interlocked.MemoryBarrier();
-        CancelCreatedToken();
+        _cancellationRequested = true;      // then the side state, with no fence between: see Fiber.PublishToHub
+        if (Volatile.Read(ref _side) is { } side) CancelCreatedToken(side);
     }
 
     /// <summary>The second half of <see cref="CancelFiberToken"/>, for a caller that has set
-    /// <c>_cancellationRequested</c> and issued a full fence itself (a fiber's end: one fence for its status and this).</summary>
-    private void CancelCreatedToken()
+    /// <c>_cancellationRequested</c> and read the side state after it (a fiber's end, with its status).</summary>
+    private static void CancelCreatedToken(SideState side)
     {
-        if (Volatile.Read(ref _side) is { } side && Volatile.Read(ref side.Cancellation) is { IsCancellationRequested: false } cts) CancelQuietly(cts);
+        if (Volatile.Read(ref side.Cancellation) is { IsCancellationRequested: false } cts) CancelQuietly(cts);
     }
 }

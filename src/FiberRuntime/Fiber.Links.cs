@@ -8,8 +8,6 @@ public partial class Fiber
     /// <summary>Which endings a link callback wants (gevent's <c>link</c>, <c>link_value</c>, <c>link_exception</c>).</summary>
     private enum LinkKind : byte { Any, Value, Exception }
 
-    private bool _notifyingLinks;          // a NotifyLinks callback is queued or running
-
     /// <summary>Calls <paramref name="callback"/> on the hub once the fiber has finished (soon, from the hub loop,
     /// if it has). Callbacks run in the order they were linked, one after another; one that throws is reported and
     /// does not stop the others.</summary>
@@ -50,8 +48,8 @@ public partial class Fiber
 
     private void ScheduleLinks()
     {
-        if (_notifyingLinks || _side?.Links is not { Count: > 0 }) return;
-        _notifyingLinks = true;
+        if (_side is not { Links.Count: > 0 } side || side.NotifyingLinks) return;
+        side.NotifyingLinks = true;
         Hub.ScheduleCallback(static f => ((Fiber)f!).NotifyLinks(), this);
     }
 
@@ -72,7 +70,7 @@ public partial class Fiber
         finally
         {
             // a callback threw (the loop reports it): the remaining links run in a callback of their own
-            _notifyingLinks = false;
+            _side!.NotifyingLinks = false;
             ScheduleLinks();
         }
     }

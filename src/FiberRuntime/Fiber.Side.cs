@@ -11,6 +11,7 @@ public partial class Fiber
         internal ManualResetEventSlim? Done;                                // a join from another thread
         internal CancellationTokenSource? Cancellation;                     // created by the first reader of CancellationToken
         internal List<(Action<Fiber> Callback, LinkKind Kind)>? Links;      // hub thread only
+        internal bool NotifyingLinks;                                       // a NotifyLinks callback is queued or running
     }
 
     private SideState? _side;

@@ -21,15 +21,19 @@ namespace FiberRuntime;
 [DebuggerDisplay("{ToString(),nq}")]
 public partial class Fiber : Greenlet
 {
-    private enum Status { Pending, Running, Succeeded, Failed }
+    private enum Status : byte { Pending, Running, Succeeded, Failed }
 
     private volatile Status _status;
-    private WaitQueue? _joiners;
     private readonly bool _isRoot;
+    // Who waits in Join: null, the one joiner (a Greenlet, waiting with _joinToken), or a WaitQueue once a second one
+    // comes. Most fibers have one joiner at most: it waits with no queue to rent, link into and give back.
+    private object? _joiners;
+    private int _joinToken;
 
     // the action is the greenlet's body (one field for both); a Fiber<T> has none and keeps its typed function itself
     internal Fiber(Hub hub, Action? action) : base(hub, null, action)
     {
+        IsFiber = true;
     }
 
     /// <summary>Runs the fiber's body (<see cref="Fiber{T}"/> keeps its typed result itself).</summary>
@@ -38,6 +42,7 @@ public partial class Fiber : Greenlet
     /// <summary>The root fiber of a hub: the greenlet <see cref="Hub.Run(Action, HubOptions?)"/>'s main runs on.</summary>
     internal Fiber(Hub hub, int rootSlot) : base(hub, rootSlot)
     {
+        IsFiber = true;
         _status = Status.Running;
         _isRoot = true;
     }
@@ -109,9 +114,13 @@ public partial class Fiber : Greenlet
         if (FiberRuntimeEventSource.LifecycleEnabled)
             FiberRuntimeEventSource.Log.FiberSpawn(hub.Id, f.Id, Greenlet.Current?.Id ?? 0, f.Kind, f.DisplayName);
         if (hub.IsCallerOnHub) f.Schedule(delay);
-        else hub.Post(() => f.Schedule(delay));
+        else f.ScheduleFromAnotherThread(delay);
         return f;
     }
+
+    // a method of its own: a lambda in Start would capture its parameters, and C# allocates the closure when the
+    // method is entered, on the hub's path too (40 B per spawn)
+    private void ScheduleFromAnotherThread(TimeSpan? delay) => Hub.Post(() => Schedule(delay));
 
     internal sealed class StartTimer(Fiber fiber) : HubTimer
     {
@@ -123,6 +132,7 @@ public partial class Fiber : Greenlet
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private void Schedule(TimeSpan? delay)
     {
         ParentUnchecked ??= Hub.Scheduler.LoopGreenlet;
@@ -190,51 +200,25 @@ public partial class Fiber : Greenlet
         if (error is not null) Side.Exception = error;      // before the status that publishes it
         _status = error is null ? Status.Succeeded : Status.Failed;
         _cancellationRequested = true;          // its token is cancelled at the end (Fiber.Cancellation.cs)
-        Interlocked.MemoryBarrier();            // publish both before looking for a cross-thread waiter or token
-        _side?.Done?.Set();
-        CancelCreatedToken();
+        // No fence between those stores and the reads below (an asymmetric Dekker: see PublishToHub)
+        if (Volatile.Read(ref _side) is { } side)
+        {
+            Volatile.Read(ref side.Done)?.Set();
+            CancelCreatedToken(side);
+        }
         // links first, then joiners, both through the FIFO run queue: as in gevent, a joiner that resumes sees
         // the fiber's link callbacks already run
         ScheduleLinks();
         if (_joiners is { } joiners)
         {
-            joiners.WakeAll(Hub);
-            _joiners = null;                // a finished fiber is never waited on again: the queue can serve another
-            Hub.Scheduler.ReturnWaitQueue(joiners);
+            _joiners = null;                // a finished fiber is never waited on again
+            if (joiners is WaitQueue queue)
+            {
+                queue.WakeAll(Hub);
+                Hub.Scheduler.ReturnWaitQueue(queue);       // it can serve another fiber's joiners
+            }
+            else Hub.Wake(Unsafe.As<Greenlet>(joiners), _joinToken);
         }
-    }
-
-    // ---- waiting for it -----------------------------------------------------------------------------------
-
-    /// <summary>Waits until the fiber has finished or <paramref name="timeout"/> passed; true if it finished
-    /// (gevent's <c>join</c>). From a fiber it suspends only the caller; from another thread it blocks that thread.</summary>
-    /// <exception cref="InvalidOperationException">A fiber joins itself.</exception>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public bool Join(TimeSpan? timeout = null)
-    {
-        Hub.ValidateTimeout(timeout);
-        if (IsReady) return true;
-        Hub hub = Hub;
-        if (!hub.IsCallerOnHub) return JoinFromAnotherThread(timeout);
-        if (ReferenceEquals(hub.CurrentGreenlet, this)) throw new InvalidOperationException("A fiber cannot join itself: it would wait forever.");
-        hub.WaitOn(_joiners ??= RentJoinQueue(hub), timeout, "Fiber.Join", subject: this);
-        return IsReady;
-    }
-
-    // out of line: Join stays small enough to be inlined into its caller (one frame less on a parked joiner's stack)
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    private static WaitQueue RentJoinQueue(Hub hub) => hub.Scheduler.RentWaitQueue();
-
-    private bool JoinFromAnotherThread(TimeSpan? timeout)
-    {
-        SideState side = Side;
-        if (side.Done is null)
-        {
-            var e = new ManualResetEventSlim();
-            if (Interlocked.CompareExchange(ref side.Done, e, null) is not null) e.Dispose();
-        }
-        if (IsReady) return true;
-        return side.Done.Wait(timeout ?? System.Threading.Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Waits for the fiber and returns nothing, rethrowing the exception that ended it (gevent's <c>get</c>).</summary>

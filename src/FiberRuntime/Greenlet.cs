@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using FiberRuntime.Diagnostics;
 
 namespace FiberRuntime;
@@ -32,6 +33,10 @@ public class Greenlet
     private Greenlet? _parent;
     private State _state;
     private bool _everRan;
+
+    /// <summary>This greenlet is a <see cref="Fiber"/>: a byte read where the type test would call a cast helper in
+    /// code compiled without profile data (the fiber entry, the end of a run).</summary>
+    internal bool IsFiber { get; private protected init; }
 
     internal int Slot = -1;
     internal ExecutionContext? SavedExecutionContext;
@@ -266,6 +271,7 @@ public class Greenlet
             if (ReferenceEquals(p, this)) throw new ArgumentException("That parent would make the parent chain cyclic.", nameof(parent));
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal Greenlet LiveParent()
     {
         Greenlet? p = _parent;
@@ -281,9 +287,9 @@ public class Greenlet
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     internal object? InvokeRun(object? argument)
     {
-        if (this is Fiber f)
+        if (IsFiber)
         {
-            f.RunBody();
+            Unsafe.As<Fiber>(this).RunBody();
             return null;
         }
         if (GetType() == typeof(Greenlet))
@@ -307,7 +313,7 @@ public class Greenlet
     internal void MarkRan()
     {
         _everRan = true;
-        if (_hub.Scheduler.HandOffInFlight) _hub.Scheduler.EndHandOff(this);   // a hand-off started this run
+        _hub.Scheduler.EndHandOff(this);   // a hand-off may have started this run
     }
 
     internal void MarkNotStarted()

@@ -27,6 +27,17 @@ public sealed unsafe partial class Hub
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private int TakeContext() => _idleCount > 0 ? _idleSlots[--_idleCount] : NativeMethods.fr_context_new(_native);
 
+    /// <summary><see cref="StartContext"/> when it cannot fail, else false with nothing done: an idle context is there
+    /// and the live count is below MaxFibers. For the hand-off to a fiber that has not started (the usual spawn), with
+    /// no exception handling around it and no calls.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal bool TryStartFromIdle(Greenlet g)
+    {
+        if (_idleCount == 0 || _live >= _options.MaxFibers) return false;
+        BindContext(g, _idleSlots[--_idleCount]);
+        return true;
+    }
+
     /// <summary>The end of a fiber's run, on its own stack, with <paramref name="to"/> chosen and the transfer fields
     /// set: park this context idle and switch to <paramref name="to"/>. Returns when a greenlet was given this
     /// context (the switch to it resumed us; CurrentGreenlet is that greenlet), or at once if <paramref name="to"/> is
@@ -49,7 +60,7 @@ public sealed unsafe partial class Hub
     /// the room: <paramref name="id"/> is in the pool from here on (a greenlet started before the switch may take it).</summary>
     private bool OfferIdle(Greenlet g, uint id)
     {
-        if (g is not Fiber || _stopping || _idleCount == IdleContextsKept) return false;
+        if (!g.IsFiber || _stopping || _idleCount == IdleContextsKept) return false;
         _idleSlots[_idleCount++] = (int)id;
         return true;
     }

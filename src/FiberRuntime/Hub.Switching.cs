@@ -117,11 +117,18 @@ public sealed unsafe partial class Hub
                 ? HubFull()
                 : new OutOfMemoryException(StackCommitFailed(_live));
         }
+        if ((uint)id >= (uint)_bySlot.Length) throw new InvalidOperationException($"FiberRuntime: the native side gave slot {id}, beyond the hub's {_bySlot.Length}.");
+        BindContext(g, id);
+    }
+
+    /// <summary>Gives <paramref name="g"/> the context <paramref name="id"/> (a slot within the table: checked where
+    /// it came from the native side; an idle context's was checked when it was fresh).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void BindContext(Greenlet g, int id)
+    {
         g.Slot = id;
         g.MarkStarted();
-        // a store with no covariance check (the array's type is exact: a Greenlet?[] made by the hub); the index is
-        // the native side's, checked once here
-        if ((uint)id >= (uint)_bySlot.Length) throw new InvalidOperationException($"FiberRuntime: the native side gave slot {id}, beyond the hub's {_bySlot.Length}.");
+        // a store with no covariance check (the array's type is exact: a Greenlet?[] made by the hub)
         Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_bySlot), id) = g;
         _live++;
     }
@@ -233,12 +240,13 @@ public sealed unsafe partial class Hub
         Exception? error = _transferError;
         _transferValue = null;
         _transferError = null;
-        Retire(g, (int)id, g.OutcomeOf(result, error));
+        RetireUntraced(g, (int)id);
+        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, g.OutcomeOf(result, error));
         bool idle = OfferIdle(g, id);
         Greenlet to = g.LiveParent();
         // a fiber's parent is the loop, which would only resume the next ready greenlet: hand off to it directly. (A raw
         // greenlet keeps greenlet semantics: whatever switched to it, e.g. a hub callback, gets its result.)
-        if (error is null && g is Fiber && ReferenceEquals(to, _scheduler.LoopIfCreated) &&
+        if (error is null && g.IsFiber && ReferenceEquals(to, _scheduler.LoopIfCreated) &&
             _scheduler.TakeHandOff() is { } next)
             (to, result, error) = (next, _scheduler.HandOffValue, _scheduler.HandOffError);
         else if (to.Slot < 0)

@@ -324,13 +324,20 @@ public sealed unsafe partial class Hub
     /// <param name="outcome">How it ended, for the event.</param>
     internal void Retire(Greenlet g, int slot, FiberOutcome outcome)
     {
+        RetireUntraced(g, slot);
+        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, outcome);
+    }
+
+    /// <summary><see cref="Retire"/> without its event, for a caller that traces it (and works out the outcome only
+    /// when tracing is on).</summary>
+    private void RetireUntraced(Greenlet g, int slot)
+    {
         if (slot >= 0)
         {
             _bySlot[slot] = null;
             _live--;
         }
         g.MarkDead();
-        if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.FiberExit(Id, g.Id, outcome);
     }
 
     // ---- for diagnostics (Diagnostics/: the registry, counters, run-info snapshots) --------------------------

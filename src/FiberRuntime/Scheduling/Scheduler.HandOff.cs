@@ -18,25 +18,41 @@ internal sealed partial class Scheduler
 
     private int _roundLeft;             // entries the current round may still run; 0 outside a round
 
-    // The hand-off in flight: set by TakeHandOff just before the switch to _handOffTo, ended by that greenlet as it
-    // resumes (EndHandOff, from Park or its first run), or by the suspending greenlet when the switch was refused.
-    // Fields rather than Park's locals: a parked frame must not keep the next greenlet or its wake-up value alive.
-    private Greenlet? _handOffTo;
+    // The hand-off in flight: set by TakeHandOff just before the switch to the greenlet in slot _handOffSlot (-1: none),
+    // ended by that greenlet as it resumes (EndHandOff, from Park or its first run), or by the suspending greenlet when
+    // the switch was refused. Fields rather than Park's locals: a parked frame must not keep the next greenlet or its
+    // wake-up value alive. The target as its slot, not a reference: an int store per hand-off instead of a reference
+    // store and its GC write barrier. It has the slot from TakeHandOff on (parked, or started there) until it runs.
+    private int _handOffSlot = -1;
     private object? _handOffValue;
     private Exception? _handOffError;
     private int _ranInRound;            // entries run in the current round, by the loop or by hand-offs
 
-    /// <summary>Takes the head entry, a greenlet, off the queue: returns it with the value or exception its wait ends
-    /// with, or null (entry dropped) when that wait is over (resumed another way, or the greenlet was killed).</summary>
-    private Greenlet? TakeGreenlet(ref ReadyQueue.Entry e, out object? value, out Exception? error)
+    /// <summary>Takes the head entry, a greenlet, off the queue: returns it, with the value or exception its wait ends
+    /// with left in _handOffValue / _handOffError (null at rest: stored only when there is one, a reference store
+    /// costing a GC write barrier), or null (entry dropped) when that wait is over (resumed another way, or the
+    /// greenlet was killed).</summary>
+    private Greenlet? TakeGreenlet(ref ReadyQueue.Entry e)
     {
         Greenlet g = Unsafe.As<Greenlet>(e.Item!);
-        object? arg = e.Arg;
-        bool stale = g.IsDead || g.Waiting.Token != e.Token;
-        value = e.IsError ? null : arg;
-        error = e.IsError ? Unsafe.As<Exception>(arg) : null;
+        if (!IsStale(g, ref e)) return TakeFresh(g, ref e);
         _ready.DropHead();
-        if (stale) return null;
+        return null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool IsStale(Greenlet g, ref ReadyQueue.Entry e) => g.IsDead || g.Waiting.Token != e.Token;
+
+    /// <summary><see cref="TakeGreenlet"/> for a head entry known not to be stale.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private Greenlet TakeFresh(Greenlet g, ref ReadyQueue.Entry e)
+    {
+        if (e.Arg is { } arg)
+        {
+            if (e.IsError) _handOffError = Unsafe.As<Exception>(arg);
+            else _handOffValue = arg;
+        }
+        _ready.DropHead();
         _roundLeft--;
         _ranInRound++;
         g.Waiting.WakePending = false;
@@ -58,18 +74,17 @@ internal sealed partial class Scheduler
             ref ReadyQueue.Entry e = ref _ready.Head;
             if (e.Item is Action<object?>) return null;                 // the loop runs callbacks
             Greenlet g = Unsafe.As<Greenlet>(e.Item!);
-            if (g.IsDead || g.Waiting.Token != e.Token)
+            if (IsStale(g, ref e))
             {
-                _ready.DropHead();                                      // stale
+                _ready.DropHead();
                 continue;
             }
             // a greenlet resumed by a kill while suspended in a raw switch goes through the loop, as one that is not
             // started and cannot get a stack does (the loop fails it with the reason)
-            if (!g.Waiting.IsParked && (!g.IsNotStarted || !TryPrestart(g))) return null;
+            if (!g.Waiting.IsParked && (!g.IsNotStarted || !(_hub.TryStartFromIdle(g) || TryPrestart(g)))) return null;
             if (_monitored && !MonitorHandOff(g)) return null;
-            Greenlet? next = TakeGreenlet(ref e, out _handOffValue, out _handOffError);
-            _handOffTo = next;
-            return next;
+            _handOffSlot = g.Slot;
+            return TakeFresh(g, ref e);
         }
         return null;
     }
@@ -110,17 +125,16 @@ internal sealed partial class Scheduler
         return value;
     }
 
-    /// <summary>A greenlet resumes, or begins its run, with a hand-off in flight: the hand-off was to it and is over,
-    /// unless it is <paramref name="g"/>'s own, refused before anything ran.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>A greenlet resumes, or begins its run: a hand-off in flight was to it and is over, unless it is
+    /// <paramref name="g"/>'s own, refused before anything ran.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal void EndHandOff(Greenlet g)
     {
-        Greenlet next = _handOffTo!;
-        if (!ReferenceEquals(next, g)) HandOffRefused(g, next, _handOffValue, _handOffError);
+        int slot = _handOffSlot;
+        if (slot < 0) return;
+        if (slot != g.Slot) HandOffRefused(g, _hub.Slots[slot]!, _handOffValue, _handOffError);
         ClearHandOff();
     }
-
-    internal bool HandOffInFlight => _handOffTo is not null;
 
     internal object? HandOffValue => _handOffValue;
 
@@ -128,7 +142,7 @@ internal sealed partial class Scheduler
 
     private void ClearHandOff()
     {
-        _handOffTo = null;
+        _handOffSlot = -1;
         _handOffValue = null;
         _handOffError = null;
     }
@@ -137,6 +151,7 @@ internal sealed partial class Scheduler
     /// inside a callback from native code is refused; the exception is on its way out of Park): <paramref name="next"/>
     /// goes back to the front of the queue, still next. Nothing can have switched meanwhile: the exception passes only
     /// the frames inside the same callback, where every switch is refused.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
     private void HandOffRefused(Greenlet g, Greenlet next, object? value, Exception? error)
     {
         next.Waiting.WakePending = true;

@@ -16,6 +16,7 @@ namespace FiberRuntime.Scheduling;
 internal sealed partial class Scheduler
 {
     /// <summary>Starts a new wait of the running greenlet and returns its token.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]      // fully optimized callers do not inline it on their own
     internal int PrepareWait()
     {
         ref WaitState w = ref _hub.CurrentGreenlet.Waiting;
@@ -59,7 +60,7 @@ internal sealed partial class Scheduler
         finally
         {
             // resumed by a hand-off (it ends here), or ours was refused before anything ran (next goes back in front)
-            if (_handOffTo is not null) EndHandOff(g);
+            EndHandOff(g);
             // `w` still refers to g's own field: g is running again
             g.Waiting.IsParked = false;
             if (g.Waiting.Subject is not null) g.Waiting.Subject = null;    // do not keep the subject alive
@@ -70,7 +71,7 @@ internal sealed partial class Scheduler
     /// armed when <paramref name="timeout"/> is finite: the one park-with-timeout path. A timeout wakes it with
     /// <see cref="WakeTimer.TimedOut"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
+    internal object? ParkWithTimeout(Greenlet g, int token, TimeSpan? timeout, string reason, object? subject)
     {
         if (timeout is not { } t || t == Timeout.InfiniteTimeSpan) return Park(reason, subject);
         WakeTimer timer = g.Waiting.Timer ??= new WakeTimer(this, g);

@@ -214,7 +214,7 @@ internal sealed partial class Scheduler
                 continue;
             }
             // the value and exception go through fields, not out-locals: this frame stays suspended while g runs
-            if (TakeGreenlet(ref e, out _handOffValue, out _handOffError) is { } g) RunItem(g);
+            if (TakeGreenlet(ref e) is { } g) RunItem(g);
         }
         _roundLeft = 0;
         return _ranInRound;
