@@ -112,6 +112,7 @@ typedef struct fr_ctx {
     char* exinfo_tail;
     char* gcframe;            /* head of its GCFrame chain, == hub base list end when none */
     char* gcframe_tail;
+    uintptr_t stack_limit;    /* its sufficient-execution limit (stackguard.c), stored on the Thread as it resumes */
     uint8_t state;
     uint8_t committed;        /* slot pages were made accessible once */
     uint8_t lane;             /* the identity thread it is registered on while suspended */
@@ -141,6 +142,11 @@ typedef struct fr_chain {
  * again below FR_INDEX_OFF. The gap makes a rebuild cost at least (FR_INDEX_ON - FR_INDEX_OFF) registrations. */
 #define FR_INDEX_ON 64
 #define FR_INDEX_OFF 16
+
+/* Call sites of fr_switch whose epilog was decoded (hub.c): a direct-mapped table probed over FR_SITE_WAYS slots. The
+ * switch P/Invoke is inlined into the managed callers that have no try region around it, so a hub sees a few sites. */
+#define FR_SITES 64
+#define FR_SITE_WAYS 4
 
 typedef struct fr_lane {
     char* thread;
@@ -181,12 +187,14 @@ struct fr_hub {
     uint32_t nlanes;
     uint8_t free_lanes[FR_MAX_LANES]; /* handler lanes with room */
     uint32_t nfree;
-    int want_lane;            /* a handler context had to go to lane 0: start another lane at the next fr_switch */
+    uint32_t slow;            /* FR_SLOW_* reasons fr_switch may not take its plain path; 0 (the common case) = may */
     uint32_t registering_lane;
     uint64_t switches;
     uint64_t callback_switches; /* fr_switch calls that took the callback (see trap.c) */
-    int32_t* trap;              /* &g_TrapReturningThreads when this hub's switch call site was checked, else NULL */
-    int site_checked;           /* the first fr_switch decoded its caller's epilog */
+    int32_t* trap;              /* &g_TrapReturningThreads (fr_trap_address as the hub's first switch found it), else NULL */
+    const void* sites[FR_SITES];      /* switch call sites whose P/Invoke epilog tests *trap: the fast path may return there */
+    const void* bad_sites[FR_SITES];  /* call sites whose epilog is not that: their switches take the callback */
+    uint32_t site_evict;        /* round-robin victim when a site's FR_SITE_WAYS slots are all taken */
     fr_hub_guard guard;       /* per-context stack limits, hijack guard counters (stackguard.c, hijack.c) */
     uint32_t in_handler;
     pthread_t os_thread;
@@ -194,6 +202,14 @@ struct fr_hub {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int ident_ready, ident_release, ident_failed;
+};
+
+/* fr_hub.slow: why fr_switch must take its general path. All clear is the common case, tested as one word. */
+enum {
+    FR_SLOW_FIRST = 1,        /* the hub has not switched yet (its first fr_switch decides FR_SLOW_CALLBACK) */
+    FR_SLOW_CALLBACK = 2,     /* no verified trap address, or the path mode is not FR_PATH_FAST */
+    FR_SLOW_UNREGISTERED = 4, /* FR_HUB_UNSAFE_NO_GC_REGISTRATION */
+    FR_SLOW_WANT_LANE = 8     /* a handler context had to go to lane 0: start another lane at the next fr_switch */
 };
 
 /* A CLR Thread's three lists (descriptor / start-up discovered offsets) */
@@ -222,6 +238,20 @@ void fr_arena_give_back(fr_hub* h, uint32_t id);
 
 /* asm: one file per ABI (switch_<arch>_<abi>_elf_gas.S), the only code that knows the saved-context layout */
 void fr_swap(void** save_sp, void* new_sp);
+/* fr_switch's plain path ends with fr_swap_plain(&running->sp, target->sp, &Thread.PreemptiveGCDisabled, hub): the swap,
+ * then, once resumed, the zombie reaped, back to preemptive mode and 0 returned. In assembly where the ABI's file has it
+ * (FR_SWAP_PLAIN_ASM): it returns by an indirect jump, not a `ret`. A switch resumes another context's call, so a
+ * return there never matches the return-stack predictor (it predicts the caller of this very call) and was a
+ * mispredicted branch per switch; an indirect jump is predicted from branch history (the ping-pong alternates). The
+ * asm's resume point reads fr_hub_zombie_offset and calls fr_reap. Elsewhere it is C in hub.c. */
+#if defined(__x86_64__)
+#define FR_SWAP_PLAIN_ASM 1
+int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h);
+extern const long fr_hub_zombie_offset;
+void fr_reap(fr_hub* h);
+#else
+#define FR_SWAP_PLAIN_ASM 0
+#endif
 /* Builds a new context's first saved state below stack_top (16-byte aligned); fr_swap to the result enters
  * fr_fiber_start(arg) on that stack. */
 void* fr_make_context(void* stack_top, void* arg);

@@ -130,7 +130,7 @@ void fr_lane_room_changed(fr_hub* h, uint32_t l) {
         h->lanes[last].free_pos = L->free_pos;
         L->free_pos = -1;
         /* the last lane with room just filled: start the next one at the next fr_switch, before it is needed */
-        if (h->nfree == 0 && h->nlanes < FR_MAX_LANES) h->want_lane = 1;
+        if (h->nfree == 0 && h->nlanes < FR_MAX_LANES) h->slow |= FR_SLOW_WANT_LANE;
     }
 }
 
@@ -138,7 +138,7 @@ void fr_lane_room_changed(fr_hub* h, uint32_t l) {
 static uint8_t pick_lane(fr_hub* h, const fr_ctx* c) {
     if (!c->exinfo || (h->cfg.flags & FR_HUB_SINGLE_LANE)) return 0;
     if (h->nfree > 0) return h->free_lanes[h->nfree - 1];
-    if (h->nlanes < FR_MAX_LANES) h->want_lane = 1;      /* lane 0 for now; correct, only slower to scan */
+    if (h->nlanes < FR_MAX_LANES) h->slow |= FR_SLOW_WANT_LANE;      /* lane 0 for now; correct, only slower to scan */
     return 0;
 }
 
@@ -172,15 +172,43 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     lane_index_fit(h, L);
 }
 
-/* The common switch, taken before lane_exchange's general walk over lanes and lists: neither context holds exception
- * records or GCFrames (so both belong to lane 0 and to its Frame list only), and `in` takes `out`'s place there
- * (chain_replace). 0 when not that. */
-static inline int lane_swap_plain(fr_hub* h, int32_t in, int32_t out) {
+/* Does `in` fit exactly where `out` is in lane 0's Frame list (address order), so that it can take its place? */
+static inline int lane0_fits(const fr_hub* h, int32_t in, int32_t out) {
+    int32_t p = h->ctx[out].prev[FR_LIST_FRAMES], s = h->ctx[out].next[FR_LIST_FRAMES];
+    return !((p >= 0 && p > in) || (s >= 0 && s < in));
+}
+
+/* chain_replace for lane 0's Frame list, spelled out (no list-kind table): `in` (just suspended, its frame list set)
+ * takes the place of `out` (about to run), which lane0_fits allowed. Frames only: neither holds other lists. */
+static inline __attribute__((always_inline)) void lane0_replace_frames(fr_hub* h, int32_t in, int32_t out) {
+    fr_chain* ch = &h->lanes[0].chain[FR_LIST_FRAMES];
     fr_ctx* ci = &h->ctx[in];
     fr_ctx* co = &h->ctx[out];
-    if (ci->exinfo || co->exinfo || co->lane != 0 || ci->gcframe != h->base_gcframe || co->gcframe != h->base_gcframe) return 0;
-    if (!chain_replace(h, &h->lanes[0], FR_LIST_FRAMES, out, in)) return 0;
+    long next = fr_rt.frame_next;
+    int32_t p = co->prev[FR_LIST_FRAMES], s = co->next[FR_LIST_FRAMES];
+    ci->prev[FR_LIST_FRAMES] = p;
+    ci->next[FR_LIST_FRAMES] = s;
     ci->lane = 0;
+    if (p >= 0) h->ctx[p].next[FR_LIST_FRAMES] = in; else ch->first = in;
+    if (s >= 0) h->ctx[s].prev[FR_LIST_FRAMES] = in; else ch->last = in;
+    FR_AT(ci->frame_tail, next) = s >= 0 ? h->ctx[s].frame : ch->end;
+    if (p >= 0) FR_AT(h->ctx[p].frame_tail, next) = ci->frame; else *ch->head_slot = ci->frame;
+    FR_AT(co->frame_tail, next) = FR_FRAME_TOP;
+    if (__builtin_expect(h->lanes[0].index_live, 0)) {
+        fr_idset_erase(&ch->members, (uint32_t)out);
+        fr_idset_insert(&ch->members, (uint32_t)in);
+    }
+}
+
+/* A suspended context with no exception records and no GCFrames: it is on lane 0, in its Frame list only. */
+static inline int plain(const fr_hub* h, const fr_ctx* c) { return !c->exinfo && c->gcframe == h->base_gcframe && c->lane == 0; }
+
+/* The common switch, taken before lane_exchange's general walk over lanes and lists: both contexts are plain and `in`
+ * takes `out`'s place in lane 0's Frame list. 0 when not that. */
+static inline int lane_swap_plain(fr_hub* h, int32_t in, int32_t out) {
+    fr_ctx* ci = &h->ctx[in];
+    if (ci->exinfo || ci->gcframe != h->base_gcframe || !plain(h, &h->ctx[out]) || !lane0_fits(h, in, out)) return 0;
+    lane0_replace_frames(h, in, out);
     return 1;
 }
 
@@ -270,8 +298,7 @@ static inline __attribute__((always_inline)) void switch_core(fr_hub* h, uint32_
         TH_GCFRAME(th) = h->base_gcframe;
     }
     /* the incoming context's stack limit for RuntimeHelpers.EnsureSufficientExecutionStack (stackguard.c) */
-    *(uintptr_t*)(th + fr_sl.sufficient) = target == h->root ? h->guard.root_limit
-        : (uintptr_t)h->base + (size_t)target * h->cfg.stack_size + h->guard.slot_delta;
+    *(uintptr_t*)(th + fr_sl.sufficient) = t->stack_limit;
     t->state = FR_CTX_RUNNING;
     h->current = target;
     h->switches++;
@@ -282,50 +309,145 @@ static inline __attribute__((always_inline)) void switch_core(fr_hub* h, uint32_
 
 void fr_switch_core(fr_hub* h, uint32_t target, int exiting) { switch_core(h, target, exiting); }
 
-int fr_switch(fr_hub* h, uint32_t target, int exiting) {
+/* Cooperative mode the way the JIT's P/Invoke epilog enters it (trap.c): the store, then the trap check. 0 when a
+ * suspension is under way (back to preemptive: the callback waits it out). */
+static inline int enter_cooperative(volatile uint32_t* pgc, const int32_t* trap) {
+    *pgc = 1;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (__builtin_expect(*(volatile const int32_t*)trap == 0, 1)) return 1;
+    __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
+    return 0;
+}
+
+/* fr_switch's common case, all of it in one place: nothing makes the hub take the general path (h->slow == 0), the
+ * switch's own InlinedCallFrame is alone on this stack (head, whose next is FRAME_TOP: no native callback below), the
+ * running context and the target are plain (no exception records, no GCFrames: lane 0's Frame list only), the
+ * target is suspended, and the running context fits where the target was in lane 0's address order. What
+ * switch_core would do up to the stack swap, minus its tests and walks: the Frame list is the one node `head`, the
+ * other lists are empty. Returns the running context, to be swapped out by fr_swap_plain; NULL (nothing done) when
+ * any of that is not so, or the hub thread is hijacked, or a suspension is under way. */
+static inline __attribute__((always_inline)) fr_ctx* switch_plain(fr_hub* h, char* th, char* head, uint32_t target) {
+    uint32_t from = h->current;
+    fr_ctx* c = &h->ctx[from];
+    fr_ctx* t = &h->ctx[target];
+    if (t->state != FR_CTX_SUSPENDED || !plain(h, t) || TH_EXINFO(th) || TH_GCFRAME(th) != h->base_gcframe ||
+        !lane0_fits(h, (int32_t)from, (int32_t)target))
+        return NULL;
+    /* a return-address hijack is switch_core's business (fr_hijack_found) */
+    if (fr_sl.state >= 0 && (*(volatile uint32_t*)(th + fr_sl.state) & FR_TS_HIJACKED)) return NULL;
+    if (!enter_cooperative((uint32_t*)(th + fr_rt.thread_pgc_disabled), h->trap)) return NULL;
+    c->frame = c->frame_tail = head;
+    c->exinfo = c->exinfo_tail = NULL;
+    c->gcframe = h->base_gcframe;
+    c->gcframe_tail = NULL;
+    c->state = FR_CTX_SUSPENDED;
+    lane0_replace_frames(h, (int32_t)from, (int32_t)target);
+    TH_FRAME(th) = t->frame;                    /* the Thread's ExInfo and GCFrame lists stay empty */
+    *(uintptr_t*)(th + fr_sl.sufficient) = t->stack_limit;
+    t->state = FR_CTX_RUNNING;
+    h->current = target;
+    h->switches++;
+    return c;
+}
+
+#if FR_SWAP_PLAIN_ASM
+const long fr_hub_zombie_offset = offsetof(fr_hub, zombie);
+void fr_reap(fr_hub* h) { reap(h); }
+#else
+/* The portable fr_swap_plain (fr_internal.h): the swap, then what the resumed plain switch does. */
+static inline int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h) {
+    fr_swap(save_sp, new_sp);
+    reap(h);
+    __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
+    return FR_OK;
+}
+#endif
+
+/* Where a site (the return address of an fr_switch call) is or goes in a site table: its FR_SITE_WAYS slots from here. */
+static inline uint32_t site_slot(const void* ra) {
+    uintptr_t a = (uintptr_t)ra;
+    return (uint32_t)(a ^ (a >> 6) ^ (a >> 12)) & (FR_SITES - 1);
+}
+
+static inline int site_in(const void* const* table, const void* ra) {
+    uint32_t i = site_slot(ra);
+    for (int w = 0; w < FR_SITE_WAYS; w++)
+        if (table[(i + w) & (FR_SITES - 1)] == ra) return 1;
+    return 0;
+}
+
+static void site_add(fr_hub* h, const void** table, const void* ra) {
+    uint32_t i = site_slot(ra);
+    for (int w = 0; w < FR_SITE_WAYS; w++)
+        if (!table[(i + w) & (FR_SITES - 1)]) { table[(i + w) & (FR_SITES - 1)] = ra; return; }
+    table[(i + h->site_evict++ % FR_SITE_WAYS) & (FR_SITES - 1)] = ra;
+}
+
+/* May the fast path return to `ra`? Only when the JIT's epilog there tests the verified trap global (trap.c): each call
+ * site is decoded once, at its first switch, and remembered either way (a forgotten one is decoded again). */
+static int site_checked(fr_hub* h, const void* ra) {
+    if (site_in(h->sites, ra)) return 1;
+    if (site_in(h->bad_sites, ra)) return 0;
+    int ok = fr_trap_decode_call_site(ra) == h->trap;
+    site_add(h, ok ? h->sites : h->bad_sites, ra);
+    return ok;
+}
+
+/* Everything fr_switch's plain path does not take: exits, native callbacks, handler contexts, the first switch, the
+ * first switch from a call site, the callback path and the alternate path mode. `ra` is fr_switch's return address
+ * (the JIT's epilog). */
+static __attribute__((noinline)) int switch_general(fr_hub* h, uint32_t target, int exiting, const void* ra) {
     /* We are preemptive here, inside the JIT's InlinedCallFrame (the head of the Thread's Frame list). Another
      * active InlinedCallFrame further down, other than the exception dispatcher's own, means managed code called
      * native code that called back into managed code that is now switching: refused (misuse.c); when it may be the
      * exception dispatcher's instead, the managed side looks at a stack trace and calls again. Only this thread
      * writes its own Frame list, so reading it here is safe. */
     char* th = h->thread;
-    /* the common case, the switch's own frame alone on this stack, is one compare */
     int callback = FR_AT(TH_FRAME(th), fr_rt.frame_next) == FR_FRAME_TOP ? 0 : fr_native_callback_active(th);
     if (callback == FR_CALLBACK) return FR_E_STATE;
     if (callback == FR_CALLBACK_MAYBE && !(exiting & FR_SWITCH_NO_CALLBACK)) return FR_E_CHECK;
     exiting &= 1;
     /* A context in exception handling had to share lane 0: start another handler lane now, while preemptive
      * (the new identity thread must enter managed code, possibly across a GC). Rare: at most FR_MAX_LANES. */
-    if (h->want_lane) {
-        h->want_lane = 0;
+    if (h->slow & FR_SLOW_WANT_LANE) {
+        h->slow &= ~(uint32_t)FR_SLOW_WANT_LANE;
         if (h->nlanes < FR_MAX_LANES && fr_lane_start(h, h->nlanes) != 0)
             fprintf(stderr, "FiberRuntime: could not start identity thread %u; handler fibers share lane 0\n", h->nlanes);
     }
-    /* Cooperative mode the way the JIT's P/Invoke epilog enters it (trap.c): the store, then the trap check. */
-    if (__builtin_expect(!h->site_checked, 0)) {
-        h->site_checked = 1;
-        int32_t* site = fr_trap_address ? fr_trap_decode_call_site(__builtin_return_address(0)) : NULL;
-        h->trap = site == fr_trap_address ? site : NULL;
+    if (__builtin_expect(h->slow & FR_SLOW_FIRST, 0)) {
+        h->trap = fr_trap_address;
+        h->slow &= ~(uint32_t)FR_SLOW_FIRST;
+        if (!h->trap || fr_switch_path_mode != FR_PATH_FAST) h->slow |= FR_SLOW_CALLBACK;
     }
     int32_t* trap = h->trap;
     if (__builtin_expect(trap != NULL, 1) && fr_switch_path_mode != FR_PATH_CALLBACK &&
-        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1))) {
-        uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
-        *(volatile uint32_t*)pgc = 1;
-        __atomic_signal_fence(__ATOMIC_SEQ_CST);
-        if (__builtin_expect(*(volatile int32_t*)trap == 0, 1)) {
+        (fr_switch_path_mode != FR_PATH_ALTERNATE || (h->switches & 1)) && site_checked(h, ra)) {
+        volatile uint32_t* pgc = (uint32_t*)(th + fr_rt.thread_pgc_disabled);
+        if (enter_cooperative(pgc, trap)) {
             switch_core(h, target, exiting);
             /* resumed on our own stack, cooperative: leave the way the callback's reverse-P/Invoke return would,
              * back to preemptive for the JIT's epilog, after every edit made in cooperative mode */
             __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);
             return FR_OK;
         }
-        __atomic_store_n(pgc, 0, __ATOMIC_RELEASE);    /* a suspension is under way: the callback waits it out */
     }
     h->callback_switches++;
     /* The callback re-enters cooperative mode (waiting out a GC in progress) and calls fr_switch_core. */
     h->cfg.switch_callback(h, target, exiting);
     return FR_OK;
+}
+
+int fr_switch(fr_hub* h, uint32_t target, int exiting) {
+    char* th = h->thread;
+    char* head = TH_FRAME(th);
+    const void* ra = __builtin_return_address(0);
+    if (__builtin_expect((h->slow | (uint32_t)exiting) == 0, 1) && FR_AT(head, fr_rt.frame_next) == FR_FRAME_TOP &&
+        site_in(h->sites, ra)) {
+        fr_ctx* c = switch_plain(h, th, head, target);
+        /* a tail call where the compiler makes one: resumed, the swap returns straight to the managed caller */
+        if (c) return fr_swap_plain(&c->sp, h->ctx[target].sp, (uint32_t*)(th + fr_rt.thread_pgc_disabled), h);
+    }
+    return switch_general(h, target, exiting, ra);
 }
 
 void fr_fiber_start(fr_hub* h) {
@@ -354,6 +476,7 @@ int32_t fr_context_new(fr_hub* h) {
      * alignment needs; the initial frame itself is the switch's business (fr_make_context, in the .S). */
     c->sp = fr_make_context(h->base + ((size_t)id + 1) * h->cfg.stack_size, h);
     c->state = FR_CTX_NEW;
+    c->stack_limit = (uintptr_t)fr_context_stack_limit(h, (uint32_t)id);
     c->frame = c->frame_tail = c->exinfo = c->exinfo_tail = c->gcframe_tail = NULL;
     c->gcframe = h->base_gcframe;
     return id;

@@ -121,6 +121,7 @@ int fr_hub_attach(fr_hub* h, void* clr_thread, char* err, size_t errlen) {
     h->base_gcframe = TH_GCFRAME(t);
     h->current = h->root;
     h->ctx[h->root].state = FR_CTX_RUNNING;
+    h->ctx[h->root].stack_limit = (uintptr_t)fr_context_stack_limit(h, h->root);
     return FR_OK;
 }
 
@@ -209,6 +210,7 @@ int fr_hub_create(const fr_hub_config* cfg, fr_hub** out, char* err, size_t errl
     h->capacity = cfg->capacity;
     h->root = cfg->capacity;
     h->zombie = -1;
+    h->slow = FR_SLOW_FIRST | (cfg->flags & FR_HUB_UNSAFE_NO_GC_REGISTRATION ? FR_SLOW_UNREGISTERED : 0);
     pthread_mutex_init(&h->mu, NULL);
     pthread_cond_init(&h->cv, NULL);
     int rc;

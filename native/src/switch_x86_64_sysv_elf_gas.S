@@ -30,12 +30,10 @@
 
     .text
 
-    .globl  fr_swap
-    .hidden fr_swap
-    .type   fr_swap, @function
-    .p2align 4
-fr_swap:
-    .cfi_startproc
+/* The two halves of every switch, shared by fr_swap and fr_swap_plain: push the callee-saved state below the return
+ * address on the stack, store the stack pointer in *%rdi, load %rsi, and restore the same state from there (ending with
+ * the other context's return address on top of the stack). */
+.macro SAVE_AND_SWITCH
     pushq   %rbp                    /* callee-saved integer registers */
     pushq   %rbx
     pushq   %r12
@@ -65,9 +63,65 @@ fr_swap:
     popq    %r12
     popq    %rbx
     popq    %rbp
+.endm
+
+    .globl  fr_swap
+    .hidden fr_swap
+    .type   fr_swap, @function
+    .p2align 4
+fr_swap:
+    .cfi_startproc
+    SAVE_AND_SWITCH
     ret                             /* into the other context (or fr_trampoline for a new one) */
     .cfi_endproc
     .size   fr_swap, .-fr_swap
+
+/*
+ * int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h)
+ *   fr_swap for fr_switch's plain path (hub.c, fr_internal.h), which tail-calls it: the context saved here resumes at
+ *   fr_plain_resume, which reaps the hub's zombie (fr_reap), stores 0 to *pgc (back to preemptive mode: a plain store
+ *   is a release on x86), and returns 0 to fr_switch's managed caller. Both ways out are indirect jumps, not `ret`s:
+ *   the return-stack predictor would predict the caller of this very call, never the other context's. Above the
+ *   saved context of the common layout (its return address is fr_plain_resume) lie pgc and h:
+ *
+ *     +0x38  fr_plain_resume      +0x40  pgc      +0x48  h      +0x50  the return address of the call (fr_switch's)
+ */
+    .globl  fr_swap_plain
+    .hidden fr_swap_plain
+    .type   fr_swap_plain, @function
+    .p2align 4
+fr_swap_plain:
+    .cfi_startproc
+    pushq   %rcx
+    pushq   %rdx
+    leaq    fr_plain_resume(%rip), %rax
+    pushq   %rax
+    SAVE_AND_SWITCH
+    popq    %rax
+    jmp     *%rax                   /* fr_plain_resume, or where fr_swap saved a context, or fr_trampoline */
+    .cfi_endproc
+    .size   fr_swap_plain, .-fr_swap_plain
+
+/* Entered by fr_swap's or fr_swap_plain's restore of a context fr_swap_plain saved; rsp is as at fr_swap_plain's entry
+ * after the two pushes of pgc and h (so 8 mod 16 once they are popped). */
+    .type   fr_plain_resume, @function
+    .p2align 4
+fr_plain_resume:
+    .cfi_startproc
+    popq    %rdx                    /* pgc */
+    popq    %rdi                    /* h */
+    movq    fr_hub_zombie_offset(%rip), %rax
+    cmpq    $0, (%rdi,%rax)
+    jl      3f
+    pushq   %rdx                    /* kept across the call; aligns the stack */
+    call    fr_reap
+    popq    %rdx
+3:  movl    $0, (%rdx)
+    xorl    %eax, %eax
+    popq    %rcx
+    jmp     *%rcx                   /* to the managed caller of fr_switch */
+    .cfi_endproc
+    .size   fr_plain_resume, .-fr_plain_resume
 
 /*
  * First code of a new context. Entered by fr_swap's `ret` with rsp 16-byte aligned at the slot top and

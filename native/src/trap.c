@@ -16,9 +16,9 @@
  *      started on another thread cannot finish suspending the runtime: the candidate must turn non-zero while it
  *      waits (fr_trap_hold), and
  *   3. be 0 again once that GC has finished (fr_trap_confirm).
- * Anything else leaves the fast path off (the callback stays), with the reason in fr_trap_note. The hub also
- * decodes its own switch call site's epilog at the first switch and takes the fast path only when that epilog
- * tests the same global.
+ * Anything else leaves the fast path off (the callback stays), with the reason in fr_trap_note. A hub also decodes
+ * the epilog of each call site of fr_switch at its first switch (the P/Invoke is inlined into several managed
+ * methods) and takes the fast path back to a site only when that epilog tests the same global (hub.c, site_checked).
  *
  * Memory ordering mirrors the JIT's epilog: a plain store of 1, then a plain load of the trap (the compiler is kept
  * from reordering them; the hardware may, and SuspendEE's FlushProcessWriteBuffers after raising the trap is what
@@ -45,15 +45,20 @@ FR_API const char* fr_trap_note(void) { return note; }
 /* ---- the epilog decoder, per architecture: the trap global's address, or NULL when the code is not the pattern */
 #if defined(__x86_64__)
 #define EPILOG_BYTES 32
-/* mov byte ptr [reg + pgc], 1 ; then cmp dword ptr [rip + d32], 0   or   mov reg, imm64 ; cmp dword ptr [reg], 0 */
+/* mov byte ptr [reg + pgc], 1 ; then cmp dword ptr [rip + d32], 0   or   mov reg, imm64 ; cmp dword ptr [reg], 0.
+ * With r12 as the Thread register the store has a SIB byte (0x24: base r12, no index), e.g. 41 c6 44 24 04 01. */
 static int32_t* decode_epilog(const uint8_t* p, long pgc) {
     const uint8_t* q = p;
-    if ((*q & 0xF0) == 0x40) q++;                           /* REX (r8-r15 as the Thread register) */
-    if (q[0] != 0xC6 || ((q[1] >> 3) & 7) != 0 || (q[1] & 7) == 4) return NULL;
+    int rex_b = 0;
+    if ((*q & 0xF0) == 0x40) rex_b = *q++ & 1;              /* REX (r8-r15 as the Thread register) */
+    if (q[0] != 0xC6 || ((q[1] >> 3) & 7) != 0) return NULL;
+    int sib = (q[1] & 7) == 4;
+    if (sib && !(rex_b && q[2] == 0x24)) return NULL;       /* [r12 + disp] only, not rsp or an index */
     long disp;
     int mod = q[1] >> 6;
-    if (mod == 1) { disp = (int8_t)q[2]; q += 3; }
-    else if (mod == 2) { int32_t d; memcpy(&d, q + 2, 4); disp = d; q += 6; }
+    const uint8_t* d8 = q + 2 + sib;
+    if (mod == 1) { disp = (int8_t)*d8; q = d8 + 1; }
+    else if (mod == 2) { int32_t d; memcpy(&d, d8, 4); disp = d; q = d8 + 4; }
     else return NULL;
     if (disp != pgc || *q++ != 0x01) return NULL;
     if (q[0] == 0x83 && q[1] == 0x3D && q[6] == 0x00) {       /* cmp dword ptr [rip + d32], 0 */

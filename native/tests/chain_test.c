@@ -21,6 +21,9 @@ void fr_hijack_found(fr_hub* h, uint32_t from) { (void)h; (void)from; }
 int fr_lane_start(fr_hub* h, uint32_t l) { (void)h; (void)l; return -1; }
 int32_t fr_arena_take(fr_hub* h) { (void)h; return -1; }
 void fr_swap(void** save_sp, void* new_sp) { (void)save_sp; (void)new_sp; abort(); }
+#if FR_SWAP_PLAIN_ASM
+int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fr_hub* h) { (void)save_sp; (void)new_sp; (void)pgc; (void)h; abort(); }
+#endif
 void* fr_make_context(void* stack_top, void* arg) { (void)stack_top; (void)arg; return NULL; }
 int fr_native_callback_active(const char* th) { (void)th; return 0; }
 int32_t* fr_trap_address;

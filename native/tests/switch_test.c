@@ -92,8 +92,73 @@ static int fiber_arg_ok, fiber_aligned, fiber_rounding_at_entry;
 static long fiber_round_trips;
 static long fiber_damage;
 
+#if defined(__x86_64__)
+/* fr_swap_plain (hub.c's plain switch path) mixed with fr_swap both ways: a context fr_swap_plain saved resumes
+ * returning 0, with 0 stored to its pgc word and fr_reap(h) called exactly when h's zombie field (at
+ * fr_hub_zombie_offset) is >= 0 then; one fr_swap saved resumes as before. A new context is entered through it too. */
+#include <stddef.h>
+typedef struct { long pad; int64_t zombie; } fake_hub;
+const long fr_hub_zombie_offset = offsetof(fake_hub, zombie);
+static long reaped;
+void fr_reap(fake_hub* h);
+void fr_reap(fake_hub* h) { reaped++; h->zombie = -1; }
+int fr_swap_plain(void** save_sp, void* new_sp, uint32_t* pgc, fake_hub* h);
+static void *pmain_sp, *pfiber_sp;
+static fake_hub phub = { 0, -1 };
+static uint32_t main_pgc, fiber_pgc;
+static int zombie_sent;         /* whether the switching side left a zombie for the resumed side to reap */
+static long plain_round_trips;
+
+/* One switch from this side: with fr_swap_plain or fr_swap, leaving a zombie or not; checks the resume. */
+static void plain_round(void** save, void* to, uint32_t* pgc, int plain, int zombie, long round) {
+    phub.zombie = zombie ? 7 : -1;
+    zombie_sent = zombie;
+    *pgc = 1;
+    if (plain) {
+        int rc = fr_swap_plain(save, to, pgc, &phub);
+        CHECK(rc == 0 && *pgc == 0, "round %ld: a plain resume returned %d with pgc %u", round, rc, *pgc);
+        CHECK(phub.zombie == -1, "round %ld: a plain resume left the zombie (sent: %d)", round, zombie_sent);
+    } else {
+        fr_swap(save, to);
+        CHECK(*pgc == 1, "round %ld: an fr_swap resume touched pgc", round);
+        CHECK(phub.zombie == (zombie_sent ? 7 : -1), "round %ld: an fr_swap resume reaped", round);
+    }
+}
+
+static void plain_fiber(void) {
+    volatile long local = 0;
+    for (long j = 0; ; j++) {
+        local += 3;
+        CHECK(local == 3 * (j + 1), "plain fiber local %ld in round %ld", (long)local, j);
+        plain_round(&pfiber_sp, pmain_sp, &fiber_pgc, j % 4 < 2, j % 3 == 1, j);
+        plain_round_trips++;
+    }
+}
+
+static void plain_swaps(void) {
+    char* stack = aligned_alloc(4096, 64 << 10);
+    if (!stack) { failures++; return; }
+    pfiber_sp = fr_make_context(stack + (64 << 10), &pfiber_sp);
+    volatile long local = 0;
+    for (long i = 0; i < ROUNDS; i++) {
+        plain_round(&pmain_sp, pfiber_sp, &main_pgc, i % 2 == 0, i % 3 == 0 && i > 0, i);
+        local += 5;
+    }
+    CHECK(local == 5L * ROUNDS && plain_round_trips == ROUNDS - 1, "plain swaps: local %ld, round trips %ld", (long)local, plain_round_trips);
+    /* fr_reap ran once per zombie sent to a plain resume: main's round i is resumed by the fiber's round i, the
+     * fiber's round j by main's round j + 1 */
+    long want = 0;
+    for (long i = 0; i < ROUNDS; i++) want += (i % 2 == 0 && i % 3 == 1) + (i + 1 < ROUNDS && i % 4 < 2 && (i + 1) % 3 == 0);
+    CHECK(reaped == want && want > 0, "fr_reap ran %ld times, expected %ld", reaped, want);
+    /* the fiber stays suspended for good */
+}
+#endif
+
 void fr_fiber_start(void* arg);
 void fr_fiber_start(void* arg) {
+#if defined(__x86_64__)
+    if (arg == (void*)&pfiber_sp) plain_fiber();
+#endif
     fiber_arg_ok = arg == (void*)&fiber_sp;
     fiber_aligned = ((uintptr_t)__builtin_frame_address(0) & 15) == 0;
     fiber_rounding_at_entry = fegetround();
@@ -140,6 +205,9 @@ int main(void) {
     CHECK(fiber_damage == 0, "%ld callee-saved registers of the fiber were not restored", fiber_damage);
     CHECK(fegetround() == FE_TOWARDZERO, "main rounding mode %#x at the end", fegetround());
 
+#if defined(__x86_64__)
+    plain_swaps();
+#endif
     if (failures) return 1;
     printf("switch_test: %d round trips, callee-saved registers and rounding modes intact (%s)\n", ROUNDS,
 #if defined(__aarch64__)

@@ -221,10 +221,13 @@ public class Greenlet
     /// <returns>The value delivered when the calling greenlet is resumed.</returns>
     /// <exception cref="InvalidOperationException">This greenlet is dead, is the calling greenlet, or belongs to a hub
     /// on another thread; or the hub has no free fiber stack.</exception>
+    // Fully optimized from the first call: the switch P/Invoke is inlined here (Hub.SwitchContexts), and the native side
+    // takes its fast path back only into an epilog as optimized code has it (Tier0 code would go through the callback).
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     public object? Switch(object? value = null)
     {
         Greenlet current = CheckTarget();
-        return _hub.Transfer(current, this, value, null);
+        return _hub.Transfer(current, this, value, null, inlineSwitch: true);
     }
 
     /// <summary>Raises <paramref name="exception"/> in this greenlet at its pending switch, as if that switch had
@@ -236,6 +239,7 @@ public class Greenlet
     /// <exception cref="ArgumentNullException"><paramref name="exception"/> is null.</exception>
     /// <exception cref="InvalidOperationException">This greenlet is dead, is the calling greenlet, or belongs to a hub
     /// on another thread.</exception>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]   // as Switch
     public object? Throw(Exception exception)
     {
         ArgumentNullException.ThrowIfNull(exception);
@@ -247,7 +251,7 @@ public class Greenlet
                 ? _hub.Deliver(current, to, exception, null)
                 : _hub.Deliver(current, to, null, exception);
         }
-        return _hub.Transfer(current, this, null, exception);
+        return _hub.Transfer(current, this, null, exception, inlineSwitch: true);
     }
 
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]

@@ -49,9 +49,10 @@ public sealed unsafe partial class Hub
     }
 
     /// <summary>Suspends <paramref name="from"/> (the running greenlet), runs <paramref name="to"/> with the value
-    /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.</summary>
+    /// or exception, and returns what is delivered when <paramref name="from"/> is resumed.
+    /// <paramref name="inlineSwitch"/>: see <see cref="SwitchContexts"/>; a constant at every call.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error)
+    internal object? Transfer(Greenlet from, Greenlet to, object? value, Exception? error, bool inlineSwitch = false)
     {
         if (_captureWaitStacks && from.RecordsWaitStacks) CaptureSuspendedStack(from);
         bool starting = to.Slot < 0;
@@ -62,7 +63,7 @@ public sealed unsafe partial class Hub
         if (error is not null) _transferError = error;
         int slot = to.Slot;
         // nothing below the switch names `to`: this frame may stay parked for long, and must not keep it alive
-        if (!SwitchContexts(from, to, exiting: false))
+        if (!SwitchContexts(from, to, exiting: false, inlineSwitch))
         {
             _transferValue = null;
             _transferError = null;
@@ -75,6 +76,7 @@ public sealed unsafe partial class Hub
 
     /// <summary>Delivers a finished greenlet's result (or exception) to <paramref name="to"/>; when that is the
     /// running greenlet itself, returns or throws here.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]   // into Greenlet.Throw, fully optimized (see Greenlet.Switch)
     internal object? Deliver(Greenlet from, Greenlet to, object? value, Exception? error)
     {
         if (ReferenceEquals(from, to))
@@ -82,7 +84,7 @@ public sealed unsafe partial class Hub
             if (error is not null) ExceptionDispatchInfo.Throw(error);
             return value;
         }
-        return Transfer(from, to, value, error);
+        return Transfer(from, to, value, error, inlineSwitch: true);
     }
 
     /// <summary>HubOptions.CaptureWaitStacks: the greenlet records its own stack just before it suspends (the only
@@ -157,9 +159,14 @@ public sealed unsafe partial class Hub
         g.MarkNotStarted();
     }
 
-    /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.</summary>
+    /// <summary>Returns false (nothing switched) when the native side refuses: a callback from native code.
+    /// <paramref name="inlineSwitch"/> (a constant at every call, folded): the switch P/Invoke is inlined into the
+    /// method this is inlined into, whose prolog then sets up its InlinedCallFrame once per call of that method (a
+    /// switch loop pays it once), and a suspended greenlet has one frame fewer. Only where no try region encloses the
+    /// call: there the JIT does not inline a P/Invoke, so such callers go through <see cref="NativeSwitch"/>, whose frame
+    /// is a known one.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting)
+    private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting, bool inlineSwitch)
     {
         if (FiberRuntimeEventSource.SwitchEnabled) TraceSwitch(from, to);
         Thread thread = _thread!;
@@ -174,7 +181,9 @@ public sealed unsafe partial class Hub
         int fromSlot = _currentSlot;
         int slot = to.Slot;         // read once: `to` is not live across the switch (a parked frame keeps nothing alive)
         _currentSlot = slot;
-        int rc = NativeSwitch(_native, (uint)slot, exiting ? 1 : 0);
+        int rc = inlineSwitch
+            ? NativeMethods.fr_switch(_native, (uint)slot, exiting ? 1 : 0)
+            : NativeSwitch(_native, (uint)slot, exiting ? 1 : 0);
         if (rc == NativeMethods.ECheck && !NativeCallbackOnStack())
             rc = NativeSwitch(_native, (uint)slot, (exiting ? 1 : 0) | NativeMethods.SwitchNoCallback);
         if (rc != NativeMethods.Ok)
@@ -204,8 +213,8 @@ public sealed unsafe partial class Hub
         if (!ReferenceEquals(sc, g.SavedSynchronizationContext)) sc = g.SavedSynchronizationContext;
     }
 
-    // The one place the switch P/Invoke is called: a method of its own, without exception handling, so the JIT
-    // inlines the P/Invoke with an InlinedCallFrame (P/Invokes inside handlers are never inlined).
+    // The switch P/Invoke in a method of its own, without exception handling, so the JIT inlines the P/Invoke with an
+    // InlinedCallFrame (never inside a try region) wherever this is called from (SwitchContexts' other way).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int NativeSwitch(nint native, uint target, int exiting) => NativeMethods.fr_switch(native, target, exiting);
 
@@ -259,7 +268,7 @@ public sealed unsafe partial class Hub
             ParkIdle(g, id, to);
             return;
         }
-        SwitchContexts(g, to, exiting: true);
+        SwitchContexts(g, to, exiting: true, inlineSwitch: false);
         Environment.FailFast("FiberRuntime: a finished greenlet was resumed, or its final switch was refused.");
     }
 }

@@ -64,8 +64,9 @@ internal static unsafe class SwitchFastPath
         }
     }
 
-    // Compiled as the switch's caller is (Hub.NativeSwitch): a method of its own, fully optimized, so the JIT inlines
-    // the P/Invoke and the native side finds the same epilog at its return address.
+    // Compiled as the switch's callers are (Hub.NativeSwitch, and the fully optimized methods SwitchContexts inlines the
+    // switch P/Invoke into): the JIT inlines the P/Invoke, and the native side finds the same epilog at its return
+    // address (each switch call site's epilog is checked again at its first switch, native/src/hub.c).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static int Discover(byte* err) => NativeMethods.fr_trap_discover(err, NativeMethods.ErrorBufferSize);
 
