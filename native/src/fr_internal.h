@@ -207,9 +207,10 @@ struct fr_hub {
 /* fr_hub.slow: why fr_switch must take its general path. All clear is the common case, tested as one word. */
 enum {
     FR_SLOW_FIRST = 1,        /* the hub has not switched yet (its first fr_switch decides FR_SLOW_CALLBACK) */
-    FR_SLOW_CALLBACK = 2,     /* no verified trap address, or the path mode is not FR_PATH_FAST */
+    FR_SLOW_CALLBACK = 2,     /* no verified trap address, or the path mode is FR_PATH_CALLBACK */
     FR_SLOW_UNREGISTERED = 4, /* FR_HUB_UNSAFE_NO_GC_REGISTRATION */
-    FR_SLOW_WANT_LANE = 8     /* a handler context had to go to lane 0: start another lane at the next fr_switch */
+    FR_SLOW_WANT_LANE = 8,    /* a handler context had to go to lane 0: start another lane at the next fr_switch */
+    FR_SLOW_ALTERNATE = 16    /* FR_PATH_ALTERNATE: alone, the plain path is still taken on odd switches (fr_switch) */
 };
 
 /* A CLR Thread's three lists (descriptor / start-up discovered offsets) */

@@ -7,8 +7,9 @@
  *     into the identity thread's lists. The identity thread is parked in a P/Invoke (preemptive), so the
  *     GC walks it from m_pFrame alone and never looks at its registers: it sees the suspended contexts'
  *     real InlinedCallFrames as one long stack, and their exception records and GCFrames as that stack's.
- *   - lists are only edited in fr_switch_core / fr_context_abandon / fr_hub_detach, which run in
- *     cooperative mode with no GC safe point (SuppressGCTransition), so no stack walk sees a half edit.
+ *   - lists are only edited in fr_switch_core, fr_switch's plain path (switch_plain), fr_context_abandon and
+ *     fr_hub_detach, which run in cooperative mode with no GC safe point (entered by fr_switch itself, or inside a
+ *     SuppressGCTransition call), so no stack walk sees a half edit.
  * A switch usually moves the incoming context into the outgoing one's place in address order: O(1). Otherwise
  * removal is O(1) (doubly linked) and insertion O(log64 n) (fr_idset finds the successor; on a lane of at most
  * FR_INDEX_ON contexts a walk of at most that many), plus the length of the one context's own lists. Never
@@ -417,7 +418,8 @@ static __attribute__((noinline)) int switch_general(fr_hub* h, uint32_t target, 
     if (__builtin_expect(h->slow & FR_SLOW_FIRST, 0)) {
         h->trap = fr_trap_address;
         h->slow &= ~(uint32_t)FR_SLOW_FIRST;
-        if (!h->trap || fr_switch_path_mode != FR_PATH_FAST) h->slow |= FR_SLOW_CALLBACK;
+        if (!h->trap || fr_switch_path_mode == FR_PATH_CALLBACK) h->slow |= FR_SLOW_CALLBACK;
+        else if (fr_switch_path_mode == FR_PATH_ALTERNATE) h->slow |= FR_SLOW_ALTERNATE;
     }
     int32_t* trap = h->trap;
     if (__builtin_expect(trap != NULL, 1) && fr_switch_path_mode != FR_PATH_CALLBACK &&
@@ -441,7 +443,11 @@ int fr_switch(fr_hub* h, uint32_t target, int exiting) {
     char* th = h->thread;
     char* head = TH_FRAME(th);
     const void* ra = __builtin_return_address(0);
-    if (__builtin_expect((h->slow | (uint32_t)exiting) == 0, 1) && FR_AT(head, fr_rt.frame_next) == FR_FRAME_TOP &&
+    /* FIBERRUNTIME_SWITCH_PATH=alternate: the plain path on odd switches (the callback takes the even ones, in
+     * switch_general), so contexts saved by fr_swap_plain resume through the callback's fr_swap and the other way */
+    uint32_t slow = h->slow;
+    if (__builtin_expect(slow == FR_SLOW_ALTERNATE, 0) && (h->switches & 1)) slow = 0;
+    if (__builtin_expect((slow | (uint32_t)exiting) == 0, 1) && FR_AT(head, fr_rt.frame_next) == FR_FRAME_TOP &&
         site_in(h->sites, ra)) {
         fr_ctx* c = switch_plain(h, th, head, target);
         /* a tail call where the compiler makes one: resumed, the swap returns straight to the managed caller */

@@ -29,8 +29,9 @@
  *
  * Linux AArch64 has no red zone below sp, and sp must stay 16-byte aligned at every access: the frame is
  * allocated with one sub and freed with one add. No ucontext, for the same reason as on x86_64 (a signal-mask
- * syscall per switch). The switch runs inside a [SuppressGCTransition] call in cooperative mode; the JIT keeps
- * no GC references in callee-saved registers across a P/Invoke, so nothing saved here is a GC root.
+ * syscall per switch). The switch runs in cooperative mode (inside the fr_switch P/Invoke, which enters it itself,
+ * or a [SuppressGCTransition] call of the callback path); the JIT keeps no GC references in callee-saved registers
+ * across a P/Invoke, so nothing saved here is a GC root.
  */
 
     .text

@@ -23,9 +23,10 @@
  *   the ABI defaults. Everything that knows this layout lives in this file.
  *
  * Why no ucontext: swapcontext saves and restores the signal mask with a syscall on every switch.
- * Why the runtime does not mind: the switch runs inside a [SuppressGCTransition] call in cooperative
- * mode; the JIT keeps no GC references in callee-saved registers across a P/Invoke (checked by the
- * GC stress suite), so the registers saved here are never GC roots.
+ * Why the runtime does not mind: the switch runs in cooperative mode, inside the fr_switch P/Invoke (which
+ * enters it itself) or a [SuppressGCTransition] call of the callback path; the JIT keeps no GC references in
+ * callee-saved registers across a P/Invoke (checked by the GC stress suite), so the registers saved here are never
+ * GC roots.
  */
 
     .text

@@ -50,7 +50,10 @@ FR_API const char* fr_trap_note(void) { return note; }
 static int32_t* decode_epilog(const uint8_t* p, long pgc) {
     const uint8_t* q = p;
     int rex_b = 0;
-    if ((*q & 0xF0) == 0x40) rex_b = *q++ & 1;              /* REX (r8-r15 as the Thread register) */
+    if ((*q & 0xF0) == 0x40) {                              /* REX (r8-r15 as the Thread register) */
+        if (*q & 2) return NULL;                            /* REX.X: an index register, never the pattern */
+        rex_b = *q++ & 1;
+    }
     if (q[0] != 0xC6 || ((q[1] >> 3) & 7) != 0) return NULL;
     int sib = (q[1] & 7) == 4;
     if (sib && !(rex_b && q[2] == 0x24)) return NULL;       /* [r12 + disp] only, not rsp or an index */

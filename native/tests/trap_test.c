@@ -37,6 +37,9 @@ int main(void) {
     CHECK(fr_trap_decode_call_site(load(rsp, sizeof rsp)) == NULL, "a store through rsp was accepted");
     static const uint8_t indexed[] = { 0x41, 0xc6, 0x44, 0x0c, 0x04, 0x01, 0x83, 0x3d, 0xf2, 0xfd, 0x62, 0x7e, 0x00 };
     CHECK(fr_trap_decode_call_site(load(indexed, sizeof indexed)) == NULL, "an indexed store was accepted");
+    /* REX.X set: [r12 + r12*1 + 4], an index register although the SIB byte reads "no index" without it */
+    static const uint8_t rexx[] = { 0x43, 0xc6, 0x44, 0x24, 0x04, 0x01, 0x83, 0x3d, 0xf2, 0xfd, 0x62, 0x7e, 0x00 };
+    CHECK(fr_trap_decode_call_site(load(rexx, sizeof rexx)) == NULL, "a store with REX.X (an index) was accepted");
     /* mov byte ptr [rbx+4], 1; mov rax, imm64; cmp dword ptr [rax], 0 */
     static const uint8_t abs64[] = { 0xc6, 0x43, 0x04, 0x01, 0x48, 0xb8, 0x80, 0x7c, 0x6c, 0xa1, 0x60, 0x7f, 0x00, 0x00, 0x83, 0x38, 0x00 };
     CHECK(fr_trap_decode_call_site(load(abs64, sizeof abs64)) == (int32_t*)(uintptr_t)0x7f60a16c7c80ULL, "absolute address not decoded");

@@ -163,8 +163,9 @@ public sealed unsafe partial class Hub
     /// <paramref name="inlineSwitch"/> (a constant at every call, folded): the switch P/Invoke is inlined into the
     /// method this is inlined into, whose prolog then sets up its InlinedCallFrame once per call of that method (a
     /// switch loop pays it once), and a suspended greenlet has one frame fewer. Only where no try region encloses the
-    /// call: there the JIT does not inline a P/Invoke, so such callers go through <see cref="NativeSwitch"/>, whose frame
-    /// is a known one.</summary>
+    /// call: there the JIT does not inline a P/Invoke, so the library's such callers go through
+    /// <see cref="NativeSwitch"/>, whose frame is a known one (a user's method that inlines Greenlet.Switch inside a
+    /// try region calls the P/Invoke's IL stub instead: one frame more, its epilog checked like any site's).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private bool SwitchContexts(Greenlet from, Greenlet to, bool exiting, bool inlineSwitch)
     {
