@@ -33,15 +33,24 @@
 
 /* The two halves of every switch, shared by fr_swap and fr_swap_plain: push the callee-saved state below the return
  * address on the stack, store the stack pointer in *%rdi, load %rsi, and restore the same state from there (ending with
- * the other context's return address on top of the stack). */
+ * the other context's return address on top of the stack). The CFI describes the saves, so a debugger or a native
+ * unwinder (gdb, perf --call-graph dwarf, createdump) stopped before the stack switch finds the caller; after it, the
+ * frame is another context's and rip is marked undefined: unwinding stops there. */
+.macro PUSH_SAVED reg
+    pushq   \reg
+    .cfi_adjust_cfa_offset 8
+    .cfi_rel_offset \reg, 0
+.endm
+
 .macro SAVE_AND_SWITCH
-    pushq   %rbp                    /* callee-saved integer registers */
-    pushq   %rbx
-    pushq   %r12
-    pushq   %r13
-    pushq   %r14
-    pushq   %r15
+    PUSH_SAVED %rbp                 /* callee-saved integer registers */
+    PUSH_SAVED %rbx
+    PUSH_SAVED %r12
+    PUSH_SAVED %r13
+    PUSH_SAVED %r14
+    PUSH_SAVED %r15
     subq    $8, %rsp
+    .cfi_adjust_cfa_offset 8
     stmxcsr (%rsp)                  /* SSE control/status (rounding mode, exception masks) */
     fnstcw  4(%rsp)                 /* x87 control word (precision, rounding) */
     movl    (%rsp), %eax            /* keep the current values to compare with the other context's */
@@ -49,6 +58,7 @@
 
     movq    %rsp, (%rdi)            /* *save_sp = our stack pointer */
     movq    %rsi, %rsp              /* switch stacks */
+    .cfi_undefined rip
 
     /* ldmxcsr and fldcw are microcoded and slow; contexts almost never differ here, so load only on change */
     cmpl    (%rsp), %eax
@@ -94,9 +104,12 @@ fr_swap:
 fr_swap_plain:
     .cfi_startproc
     pushq   %rcx
+    .cfi_adjust_cfa_offset 8
     pushq   %rdx
+    .cfi_adjust_cfa_offset 8
     leaq    fr_plain_resume(%rip), %rax
     pushq   %rax
+    .cfi_adjust_cfa_offset 8
     SAVE_AND_SWITCH
     popq    %rax
     jmp     *%rax                   /* fr_plain_resume, or where fr_swap saved a context, or fr_trampoline */
@@ -109,14 +122,19 @@ fr_swap_plain:
     .p2align 4
 fr_plain_resume:
     .cfi_startproc
+    .cfi_def_cfa_offset 24          /* pgc, h, then the return address into fr_switch's managed caller */
     popq    %rdx                    /* pgc */
+    .cfi_adjust_cfa_offset -8
     popq    %rdi                    /* h */
+    .cfi_adjust_cfa_offset -8
     movq    fr_hub_zombie_offset(%rip), %rax
     cmpq    $0, (%rdi,%rax)
     jl      3f
     pushq   %rdx                    /* kept across the call; aligns the stack */
+    .cfi_adjust_cfa_offset 8
     call    fr_reap
     popq    %rdx
+    .cfi_adjust_cfa_offset -8
 3:  movl    $0, (%rdx)
     xorl    %eax, %eax
     popq    %rcx
