@@ -50,7 +50,7 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
                        RuntimeVerifiedId = 11;
 
     private PollingCounter? _liveFibers, _runQueue, _timers, _ioWaiters, _utilisation, _hubs;
-    private IncrementingPollingCounter? _switches, _epollWaits;
+    private IncrementingPollingCounter? _switches, _callbackSwitches, _epollWaits;
 
     private FiberRuntimeEventSource() : base(EventSourceSettings.EtwManifestEventFormat)
     {
@@ -83,6 +83,10 @@ internal sealed unsafe class FiberRuntimeEventSource : EventSource
             { DisplayName = "Live fibers (started, not finished)" };
         _switches = new IncrementingPollingCounter("switches", this, () => HubMetrics.Switches())
             { DisplayName = "Switches", DisplayRateTimeScale = TimeSpan.FromSeconds(1) };
+        // the switch's slow way into cooperative mode: a few while GCs suspend the runtime; a steady share of the switches
+        // means a call site whose epilog was not recognised, or a fast path that did not verify (RuntimeContract.Note)
+        _callbackSwitches = new IncrementingPollingCounter("callback-switches", this, () => HubMetrics.CallbackSwitches())
+            { DisplayName = "Switches through the runtime callback", DisplayRateTimeScale = TimeSpan.FromSeconds(1) };
         _runQueue = new PollingCounter("run-queue-length", this, () => HubMetrics.RunQueueLength())
             { DisplayName = "Run queue length" };
         _timers = new PollingCounter("pending-timers", this, () => HubMetrics.PendingTimers())

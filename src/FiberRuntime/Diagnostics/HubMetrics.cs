@@ -32,6 +32,8 @@ internal static class HubMetrics
 
     public static double ReactorWaits() => HubRegistry.TotalReactorWaits();
 
+    public static double CallbackSwitches() => HubRegistry.TotalCallbackSwitches();
+
     /// <summary>The share of time the hub threads were not asleep in the reactor since the previous call (or since
     /// they started), in percent of all live hubs' time.</summary>
     public static double Utilisation()

@@ -1,3 +1,5 @@
+using FiberRuntime.Interop;
+
 namespace FiberRuntime.Diagnostics;
 
 /// <summary>The registry of live hubs and the process-wide totals that outlive them. A hub adds itself on its thread
@@ -8,7 +10,7 @@ internal static class HubRegistry
 {
     private static readonly Lock s_lock = new();
     private static Hub[] s_live = [];
-    private static long s_switchesOfStoppedHubs, s_reactorWaitsOfStoppedHubs;
+    private static long s_switchesOfStoppedHubs, s_callbackSwitchesOfStoppedHubs, s_reactorWaitsOfStoppedHubs;
 
     /// <summary>The hubs that are running now (a snapshot), in start order.</summary>
     internal static IReadOnlyList<Hub> Live => Volatile.Read(ref s_live);
@@ -32,9 +34,11 @@ internal static class HubRegistry
         lock (s_lock)
         {
             s_live = Array.FindAll(s_live, h => !ReferenceEquals(h, hub));
-            switches = hub.GetStats().Switches;
+            NativeMethods.HubStats stats = hub.GetStats();
+            switches = stats.Switches;
             // what this hub did stays in the totals: a rate must not go negative when a hub stops
             s_switchesOfStoppedHubs += (long)switches;
+            s_callbackSwitchesOfStoppedHubs += (long)stats.CallbackSwitches;
             s_reactorWaitsOfStoppedHubs += hub.Scheduler.ReactorWaitsRacy;
         }
         if (FiberRuntimeEventSource.LifecycleEnabled) FiberRuntimeEventSource.Log.HubStopped(hub.Id, (long)switches);
@@ -46,6 +50,19 @@ internal static class HubRegistry
         {
             long total = s_switchesOfStoppedHubs;
             foreach (Hub hub in s_live) total += (long)hub.GetStats().Switches;
+            return total;
+        }
+    }
+
+    /// <summary>Switches that entered cooperative mode through the reverse-P/Invoke callback rather than by themselves
+    /// (Interop/SwitchFastPath.cs): while a GC suspension was under way, from a call site whose JIT epilog was not
+    /// recognised, or on every switch when the fast path did not verify or was turned off.</summary>
+    internal static long TotalCallbackSwitches()
+    {
+        lock (s_lock)
+        {
+            long total = s_callbackSwitchesOfStoppedHubs;
+            foreach (Hub hub in s_live) total += (long)hub.GetStats().CallbackSwitches;
             return total;
         }
     }

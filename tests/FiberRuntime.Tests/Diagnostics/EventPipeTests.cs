@@ -172,6 +172,35 @@ public sealed class EventPipeTests(ITestOutputHelper output)
         Assert.Contains(session.Counter("epoll-waits"), p => Convert.ToDouble(p["Increment"]) > 0);
         Assert.NotEmpty(session.Counter("pending-timers"));
         Assert.NotEmpty(session.Counter("run-queue-length"));
+        // the fast path verified here: the callback takes only the switches that met a GC suspension
+        double switched = session.Counter("switches").Sum(p => Convert.ToDouble(p["Increment"]));
+        double throughCallback = session.Counter("callback-switches").Sum(p => Convert.ToDouble(p["Increment"]));
+        output.WriteLine($"switches {switched}, through the callback {throughCallback}");
+        Assert.NotEmpty(session.Counter("callback-switches"));
+        Assert.InRange(throughCallback, 0, switched / 2);
+    }
+
+    [Fact]
+    public void The_callback_switches_counter_counts_switches_forced_through_the_callback()
+    {
+        using var child = new ChildHost("events --fibers 40 --parked 60", "FIBERRUNTIME_SWITCH_PATH=callback");
+        child.WaitForLine("ready");
+        using var session = new Session(child.Pid, [FiberRuntime(EventLevel.Informational, NoKeywords,
+            new Dictionary<string, string> { ["EventCounterIntervalSec"] = "1" })]);
+        child.Send("go");
+        child.WaitForLine("done");
+        bool sampled = session.WaitUntil(s => s.Counter("callback-switches").Any(p => Convert.ToDouble(p["Increment"]) > 0),
+            TimeSpan.FromSeconds(60));
+        session.Stop();
+        Assert.Equal(0, child.Exit());
+        Assert.True(sampled, "no callback-switches sample counted a switch while every switch took the callback");
+        // every switch of the child's one hub took the callback, so the two counters move together (the two are read
+        // one after the other at each sample: a switch in between may land in one counter's sample before the other's)
+        double switched = session.Counter("switches").Sum(p => Convert.ToDouble(p["Increment"]));
+        double throughCallback = session.Counter("callback-switches").Sum(p => Convert.ToDouble(p["Increment"]));
+        output.WriteLine($"switches {switched}, through the callback {throughCallback}");
+        Assert.True(switched > 0);
+        Assert.InRange(throughCallback, switched - Math.Max(10, switched / 20), switched + Math.Max(10, switched / 20));
     }
 
     [Fact]
