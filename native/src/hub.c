@@ -97,12 +97,19 @@ static void chain_erase(fr_hub* h, fr_lane* L, int k, int32_t id) {
     if (L->index_live) fr_idset_erase(&ch->members, (uint32_t)id);
 }
 
+/* Does `in` fit exactly where `out` is in list k's address order (between out's neighbours), so that it can take
+ * out's place with no search? */
+static inline int fits_at(const fr_hub* h, int k, int32_t in, int32_t out) {
+    int32_t p = h->ctx[out].prev[k], s = h->ctx[out].next[k];
+    return !((p >= 0 && p > in) || (s >= 0 && s < in));
+}
+
 /* The common case of a switch: the context coming in (in) fits exactly where the one going out (out) was in
  * address order, so it takes its place with no search. Returns 0 when it does not fit. */
 static int chain_replace(fr_hub* h, fr_lane* L, int k, int32_t out, int32_t in) {
+    if (!fits_at(h, k, in, out)) return 0;
     fr_chain* ch = &L->chain[k];
     int32_t p = h->ctx[out].prev[k], s = h->ctx[out].next[k];
-    if ((p >= 0 && p > in) || (s >= 0 && s < in)) return 0;
     set_neighbours(h, ch, k, in, p, s);
     *tail_link(h, k, in) = head_or_end(h, ch, k, s);
     point_after(h, ch, k, p, head_of(h, k, in));
@@ -173,11 +180,8 @@ static void lane_remove_all(fr_hub* h, int32_t id) {
     lane_index_fit(h, L);
 }
 
-/* Does `in` fit exactly where `out` is in lane 0's Frame list (address order), so that it can take its place? */
-static inline int lane0_fits(const fr_hub* h, int32_t in, int32_t out) {
-    int32_t p = h->ctx[out].prev[FR_LIST_FRAMES], s = h->ctx[out].next[FR_LIST_FRAMES];
-    return !((p >= 0 && p > in) || (s >= 0 && s < in));
-}
+/* fits_at for lane 0's Frame list. */
+static inline int lane0_fits(const fr_hub* h, int32_t in, int32_t out) { return fits_at(h, FR_LIST_FRAMES, in, out); }
 
 /* chain_replace for lane 0's Frame list, spelled out (no list-kind table): `in` (just suspended, its frame list set)
  * takes the place of `out` (about to run), which lane0_fits allowed. Frames only: neither holds other lists. */
